@@ -1,0 +1,1 @@
+"""Digest core: models, queries, queue, account pool, rewriter and digest rendering."""

@@ -1,0 +1,5 @@
+"""Command line of the digester: ``python -m digester COMMAND``."""
+
+from digester.cli import main
+
+raise SystemExit(main())

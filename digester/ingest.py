@@ -1,0 +1,109 @@
+"""Storing channel posts: every source turns its posts into ``PostDraft`` records stored here.
+
+Inserts are idempotent and safe under concurrency: a post is unique per channel and message
+id, a channel per username, and a second insert of either is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from tortoise import connections
+
+from digester.drafts import PostDraft
+from digester.models import Channel, Post, PostState, normalize_username
+
+log = logging.getLogger(__name__)
+
+POST_LINK_BASE = "https://t.me"
+INSERT_BATCH_SIZE = 200
+
+
+def post_link(username: str | None, message_id: int) -> str | None:
+    """Return the public link of a post, or None when the channel has no username."""
+    if not username:
+        return None
+    return f"{POST_LINK_BASE}/{username}/{message_id}"
+
+
+async def upsert_channel(
+    username: str | None, title: str, *, telegram_id: int | None = None
+) -> Channel:
+    """Return the channel with this username or Telegram id, creating it when missing."""
+    if username is None and telegram_id is None:
+        raise ValueError(f"channel {title!r} needs a username or a Telegram id")
+    lookup = (
+        {"username": normalize_username(username)} if username else {"telegram_id": telegram_id}
+    )
+    await Channel.bulk_create(
+        [Channel(title=title, telegram_id=telegram_id, **lookup)], ignore_conflicts=True
+    )
+    channel = await Channel.get(**lookup)
+    if title and channel.title != title:
+        channel.title = title
+        await channel.save(update_fields=["title", "updated_at"])
+    return channel
+
+
+def _post_from_draft(channel: Channel, draft: PostDraft) -> Post:
+    return Post(
+        channel_id=channel.id,
+        message_id=draft.message_id,
+        text=draft.text_html,
+        link=post_link(channel.username, draft.message_id),
+        published_at=draft.published_at,
+        edited_at=draft.edited_at,
+        album_id=draft.album_id,
+        media=",".join(draft.media),
+        description=draft.description,
+        forwarded_from=draft.forwarded_from,
+    )
+
+
+async def get_or_create_post(channel: Channel, draft: PostDraft) -> tuple[Post, bool]:
+    """Store one post unless it exists; return the row and whether this call created it."""
+    row = _post_from_draft(channel, draft)
+    connection = connections.get("default")
+    sql = (
+        "INSERT INTO post (channel_id, message_id, text, link, published_at, edited_at, "
+        "album_id, media, description, forwarded_from, state, attempts, created_at, "
+        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) "
+        "ON CONFLICT (channel_id, message_id) DO NOTHING RETURNING id"
+    )
+    if connection.capabilities.dialect == "sqlite":
+        sql = sql.replace("$", "?")
+    now = datetime.now(UTC)
+    values = [
+        channel.id, row.message_id, row.text, row.link, row.published_at, row.edited_at,
+        row.album_id, row.media, row.description, row.forwarded_from, PostState.PENDING.value,
+        now,
+    ]  # fmt: skip
+    inserted = await connection.execute_query_dict(sql, values)
+    post = await Post.get(channel_id=channel.id, message_id=draft.message_id)
+    return post, bool(inserted)
+
+
+async def store_drafts(channel: Channel, drafts: Sequence[PostDraft]) -> list[int]:
+    """Store the posts of one channel in batches and return the ids of posts not yet done.
+
+    Posts already stored are left as they are; the returned ids are the ones the digester
+    still has to process, in publication order.
+    """
+    message_ids = [draft.message_id for draft in drafts]
+    for start in range(0, len(drafts), INSERT_BATCH_SIZE):
+        batch = drafts[start : start + INSERT_BATCH_SIZE]
+        rows = [_post_from_draft(channel, draft) for draft in batch]
+        await Post.bulk_create(rows, ignore_conflicts=True)
+    pending: list[int] = []
+    for start in range(0, len(message_ids), INSERT_BATCH_SIZE):
+        chunk = message_ids[start : start + INSERT_BATCH_SIZE]
+        ids = await Post.filter(
+            channel_id=channel.id, message_id__in=chunk, state=PostState.PENDING
+        ).values("id")
+        pending += [int(row["id"]) for row in ids]
+    log.info(
+        "posts stored channel_id=%d received=%d pending=%d", channel.id, len(drafts), len(pending)
+    )
+    return sorted(pending)
