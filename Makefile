@@ -5,7 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: test test-sqlite test-postgres lint migrate demo run clean
+DEMO_DATABASE := sqlite://data/demo.sqlite3
+DEMO_TONES := --tone brief --tone bullets --tone as_is
+DEMO_LATEST := 6
+EXPORTS := tests/data/channel_exports
+
+.PHONY: test test-sqlite test-postgres lint migrate demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +44,16 @@ lint: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python -m digester migrate
+
+# The Desktop exports carry no channel username: Хабр's is habr_com, Naked Science's is
+# unknown, so the two are replayed in turn into one fresh demo database and the second call
+# prints the demo readers' digests with both channels.
+demo: $(STAMP)
+	@rm -f data/demo.sqlite3
+	@LOG_LEVEL=ERROR $(BIN)/python -m digester replay $(EXPORTS)/habr.json --channel habr_com \
+		--latest $(DEMO_LATEST) $(DEMO_TONES) --database $(DEMO_DATABASE) --json > /dev/null
+	@LOG_LEVEL=WARNING $(BIN)/python -m digester replay $(EXPORTS)/naked_science.json \
+		--latest $(DEMO_LATEST) $(DEMO_TONES) --database $(DEMO_DATABASE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,49 +1,141 @@
-"""The ``python -m digester`` command line: migrations, replay of exports, the account pool."""
+"""The ``python -m digester`` command line: migrations, replay of saved posts, the account pool.
+
+Logs go to standard error, so standard output carries only a command's result.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from digester import db
-from digester.settings import SettingsError, load_settings
+from digester import accounts_cli, db
+from digester.replay import ReplayError, ReplayOptions, ReplayResult, replay
+from digester.settings import Settings, SettingsError, load_settings
+from digester.sources import UnknownSourceError
+from digester.tones import seed_builtin_tones
 
 log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m digester", description=__doc__)
-    parser.add_argument("--database", help="database URL; default: DATABASE_URL or SQLite file")
+    """Return the argument parser of every command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database", metavar="URL", help="database URL (default: DATABASE_URL or SQLite file)"
+    )
+    parser = argparse.ArgumentParser(prog="python -m digester", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply pending migrations to the database")
+    commands.add_parser("migrate", parents=[common], help="apply pending migrations")
     make = commands.add_parser(
-        "makemigrations", help="write a migration for model changes (one dialect per call)"
+        "makemigrations", parents=[common], help="write a migration for model changes"
     )
     make.add_argument("name", help="short name of the migration, for example add_reader_theme")
+    _add_replay(commands, common)
+    accounts_cli.register(commands, common)
     return parser
+
+
+def _add_replay(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    parser = commands.add_parser(
+        "replay",
+        parents=[common],
+        help="digest saved channel posts and print the demo readers' digests",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="Telegram Desktop export (result.json) or saved t.me/s page",
+    )
+    parser.add_argument(
+        "--channel", metavar="USERNAME", help="channel username for sources that do not name it"
+    )
+    parser.add_argument(
+        "--tone",
+        dest="tones",
+        action="append",
+        metavar="CODE",
+        help="tone of a demo reader; repeat for several (default: brief)",
+    )
+    parser.add_argument(
+        "--latest", type=int, metavar="N", help="only the N most recent posts of each source"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print only a JSON array of the messages on standard output",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
-    )
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(exc, file=sys.stderr)  # noqa: T201
+        sys.stderr.write(f"{exc}\n")
         return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     database_url = args.database or settings.database_url
+    return asyncio.run(_run(args, settings, database_url))
+
+
+async def _run(args: argparse.Namespace, settings: Settings, database_url: str) -> int:
     if args.command == "migrate":
-        applied = asyncio.run(db.migrate(database_url))
-        print(f"applied {len(applied)} migration(s)")  # noqa: T201
+        applied = await db.migrate(database_url)
+        sys.stdout.write(f"applied {len(applied)} migration(s)\n")
         return 0
     if args.command == "makemigrations":
-        written = asyncio.run(db.make_migration(database_url, args.name))
-        print(written or "no changes")  # noqa: T201
+        written = await db.make_migration(database_url, args.name)
+        sys.stdout.write(f"{written or 'no changes'}\n")
         return 0
-    return 2
+    await db.open_database(database_url)
+    try:
+        await seed_builtin_tones()
+        if args.command == "replay":
+            return await _replay(args, settings)
+        return await accounts_cli.run(args, database_url)
+    finally:
+        await db.close_database()
+
+
+async def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    options = ReplayOptions(
+        paths=tuple(args.paths),
+        channel_username=args.channel,
+        tone_codes=tuple(args.tones or ["brief"]),
+        latest=args.latest,
+    )
+    try:
+        result = await replay(settings, options)
+    except (ReplayError, UnknownSourceError, ValueError) as exc:
+        sys.stderr.write(f"replay failed: {exc}\n")
+        return 1
+    if args.json:
+        sys.stdout.write(json.dumps(result.messages, ensure_ascii=False) + "\n")
+    else:
+        _print_digests(result)
+    return 0
+
+
+def _print_digests(result: ReplayResult) -> None:
+    for tone_code, messages in result.digests.items():
+        sys.stdout.write(
+            f"\n===== demo reader, tone {tone_code}: {len(messages)} message(s) =====\n"
+        )
+        for number, message in enumerate(messages, start=1):
+            sys.stdout.write(f"\n--- message {number} ---\n{message}\n")
+    sys.stdout.write(f"\nposts stored: {result.posts_stored}\n")

@@ -53,3 +53,13 @@ MEDIA_KINDS = frozenset(
         "other",
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosts:
+    """The posts of one channel read from one source file or page."""
+
+    channel_username: str | None
+    channel_title: str
+    channel_telegram_id: int | None
+    drafts: tuple[PostDraft, ...]

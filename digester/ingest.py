@@ -34,13 +34,13 @@ async def upsert_channel(
     """Return the channel with this username or Telegram id, creating it when missing."""
     if username is None and telegram_id is None:
         raise ValueError(f"channel {title!r} needs a username or a Telegram id")
-    lookup = (
-        {"username": normalize_username(username)} if username else {"telegram_id": telegram_id}
-    )
+    name = normalize_username(username) if username else None
     await Channel.bulk_create(
-        [Channel(title=title, telegram_id=telegram_id, **lookup)], ignore_conflicts=True
+        [Channel(username=name, title=title, telegram_id=telegram_id)], ignore_conflicts=True
     )
-    channel = await Channel.get(**lookup)
+    channel = await Channel.get_or_none(username=name) if name else None
+    if channel is None:
+        channel = await Channel.get(telegram_id=telegram_id)
     if title and channel.title != title:
         channel.title = title
         await channel.save(update_fields=["title", "updated_at"])

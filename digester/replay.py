@@ -1,0 +1,150 @@
+"""Replaying saved channel posts through the whole digester, as ``make demo`` does.
+
+The posts of each source are stored, one demo reader per tone is subscribed to every
+channel, the digester runs until the queue is empty, and the demo readers' open digests are
+rendered as the Telegram HTML messages the bot would send. Replaying the same sources again
+changes nothing and makes no model call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digester.digests import render_open_digest
+from digester.drafts import SourcePosts
+from digester.ingest import store_drafts, upsert_channel
+from digester.models import Channel, Reader, Subscription, Tone
+from digester.pool import AccountPool, ensure_env_account
+from digester.queue import InProcessQueue
+from digester.rewriter import Rewriter
+from digester.settings import Settings
+from digester.sources import load_source
+from digester.worker import Digester, WorkerConfig
+
+log = logging.getLogger(__name__)
+
+# Demo readers get negative Telegram ids, which no real Telegram user has.
+DEMO_READER_BASE_ID = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    paths: tuple[Path, ...]
+    channel_username: str | None = None
+    tone_codes: tuple[str, ...] = ("brief",)
+    latest: int | None = None
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    """What a replay produced: the demo digests and how the posts went."""
+
+    digests: dict[str, list[str]] = field(default_factory=dict)
+    posts_stored: int = 0
+    fallbacks: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def messages(self) -> list[str]:
+        return [message for messages in self.digests.values() for message in messages]
+
+
+class ReplayError(Exception):
+    """A replay cannot start: an unknown tone or an unreadable source."""
+
+
+async def replay(settings: Settings, options: ReplayOptions) -> ReplayResult:
+    """Store the sources' posts, digest them and return the demo readers' digests."""
+    tones = await _tones(options.tone_codes)
+    channels = [
+        await _store_source(source, options.latest) for source in _load(options) if source.drafts
+    ]
+    readers = await _subscribe_demo_readers(channels, tones)
+    result = ReplayResult(posts_stored=sum(count for _, count in channels))
+
+    await ensure_env_account(settings)
+    pool = await AccountPool.from_database(request_timeout_s=settings.llm_timeout_s)
+    await pool.start()
+    try:
+        rewriter = _rewriter(pool, settings)
+        await _digest_until_empty(rewriter, settings)
+        result.fallbacks = rewriter.fallbacks
+    finally:
+        await pool.close()
+    for tone, reader in zip(tones, readers, strict=True):
+        result.digests[tone.code] = await render_open_digest(reader.id, reader.language)
+    return result
+
+
+def _load(options: ReplayOptions) -> list[SourcePosts]:
+    sources = []
+    for path in options.paths:
+        source = load_source(path, options.channel_username)
+        if not source.drafts:
+            log.warning("no posts in source path=%s", path)
+        sources.append(source)
+    return sources
+
+
+async def _tones(codes: tuple[str, ...]) -> list[Tone]:
+    tones = {tone.code: tone for tone in await Tone.filter(code__in=codes)}
+    unknown = [code for code in codes if code not in tones]
+    if unknown:
+        known = ", ".join(await Tone.all().order_by("id").values_list("code", flat=True))  # type: ignore[arg-type]
+        raise ReplayError(f"unknown tone {', '.join(unknown)}; known tones: {known}")
+    return [tones[code] for code in dict.fromkeys(codes)]
+
+
+async def _store_source(source: SourcePosts, latest: int | None) -> tuple[Channel, int]:
+    channel = await upsert_channel(
+        source.channel_username, source.channel_title, telegram_id=source.channel_telegram_id
+    )
+    drafts = sorted(source.drafts, key=lambda draft: (draft.published_at, draft.message_id))
+    if latest is not None:
+        drafts = drafts[-latest:]
+    await store_drafts(channel, drafts)
+    return channel, len(drafts)
+
+
+async def _subscribe_demo_readers(
+    channels: list[tuple[Channel, int]], tones: list[Tone]
+) -> list[Reader]:
+    readers = []
+    for number, tone in enumerate(tones):
+        telegram_id = DEMO_READER_BASE_ID - number
+        reader, _ = await Reader.get_or_create(
+            telegram_user_id=telegram_id, defaults={"chat_id": telegram_id, "language": "ru"}
+        )
+        for channel, _ in channels:
+            await Subscription.update_or_create(
+                reader_id=reader.id, channel_id=channel.id, defaults={"tone_id": tone.id}
+            )
+        readers.append(reader)
+    return readers
+
+
+def _rewriter(pool: AccountPool, settings: Settings) -> Rewriter:
+    return Rewriter(
+        pool,
+        max_chars=settings.summary_max_chars,
+        max_attempts=settings.llm_max_attempts,
+        deadline_s=settings.llm_timeout_s * settings.llm_max_attempts,
+    )
+
+
+async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
+    queue = InProcessQueue()
+    config = WorkerConfig(
+        consumers=settings.digester_workers, max_attempts=settings.post_max_attempts
+    )
+    digester = Digester(queue, rewriter, config)
+    await digester.requeue_unfinished()
+    runner = asyncio.create_task(digester.run(), name="digester")
+    try:
+        await queue.join()
+    finally:
+        await queue.close()
+        await runner

@@ -1,0 +1,1 @@
+"""Local stand-ins for the outside services that tests and benchmarks talk to."""

@@ -1,0 +1,161 @@
+"""The digester end to end on the shipped real posts, with the LLM stand-in behind the pool."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from digester.digests import open_digest_entries
+from digester.html import visible_text
+from digester.models import ChatGPTAccount, DigestItem, Post, Reader, Summary
+from digester.render import render_digest
+from tests.digest_helpers import (
+    HABR,
+    NAKED_SCIENCE,
+    add_account,
+    message_problems,
+    replay_paths,
+    squeeze,
+    visible,
+    web_pages,
+)
+from tests.standins.llm import LLMStandin
+
+TONES = ("as_is", "brief", "ironic")
+LATEST = 40
+
+
+@pytest.fixture
+async def llm() -> LLMStandin:
+    async with LLMStandin() as server:
+        yield server  # type: ignore[misc]
+
+
+async def _replay_sample() -> None:
+    await replay_paths(HABR, tones=TONES, channel="habr_com", latest=LATEST)
+    await replay_paths(NAKED_SCIENCE, tones=TONES, latest=LATEST)
+    await replay_paths(*web_pages(), tones=TONES)
+
+
+async def _posts_with_text() -> int:
+    return await Post.exclude(text="").count()
+
+
+async def test_replay_one_summary_per_tone(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "first", "sk-first-000001")
+    await add_account(llm, "second", "sk-second-00002")
+
+    await _replay_sample()
+
+    per_post = Counter(await Summary.all().values_list("post_id", flat=True))
+    posts = await Post.all().values_list("id", flat=True)
+    assert len(posts) >= 2 * LATEST
+    assert set(per_post) == set(posts)
+    assert set(per_post.values()) == {len(TONES)}
+    assert len(llm.requests()) == await _posts_with_text() * 2
+    assert await Summary.filter(is_original=False).count() == await _posts_with_text() * 2
+
+
+async def test_replay_again_no_calls_no_rows(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "first", "sk-first-000001")
+    await _replay_sample()
+    calls = len(llm.requests())
+    rows = (await Summary.all().count(), await DigestItem.all().count(), await Post.all().count())
+
+    await _replay_sample()
+
+    assert len(llm.requests()) == calls
+    assert (
+        await Summary.all().count(),
+        await DigestItem.all().count(),
+        await Post.all().count(),
+    ) == rows
+
+
+async def test_rendered_messages_valid_telegram_html(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "first", "sk-first-000001")
+
+    await _replay_sample()
+
+    for reader in await Reader.all():
+        entries = await open_digest_entries(reader.id, reader.language)
+        messages = render_digest(entries, language=reader.language)
+        whole = render_digest(entries, language=reader.language, limit=10**9)
+        assert messages
+        assert message_problems(messages) == []
+        assert len(whole) == 1
+        assert visible(messages) == visible(whole)
+
+
+async def test_long_habr_post_arrives_whole(database: str) -> None:
+    result = await replay_paths(HABR, tones=("as_is",), channel="habr_com")
+
+    longest = max(await Post.all(), key=lambda post: len(post.text))
+    messages = result.digests["as_is"]
+    assert len(longest.text) > 4096
+    assert message_problems(messages) == []
+    assert squeeze(visible_text(longest.text)) in visible(messages)
+
+
+async def test_media_only_and_polls_described(database: str) -> None:
+    result = await replay_paths(*web_pages(), tones=("as_is",))
+
+    text = "\n".join(result.messages)
+    media_only = await Post.filter(text="").exclude(media="")
+    polls = await Post.filter(media__contains="poll")
+    assert media_only
+    assert polls
+    for post in [*media_only, *polls]:
+        assert post.link is not None
+        assert post.link in text
+    for poll in polls:
+        assert squeeze(poll.description) in visible(result.messages)
+
+
+@pytest.mark.parametrize(
+    "outcome", ["empty", "refusal", "length", "wrong_language", "content_filter"]
+)
+async def test_invalid_output_taken_from_other_account(
+    database: str, llm: LLMStandin, outcome: str
+) -> None:
+    await add_account(llm, "broken", "sk-broken-00001", script=[outcome] * 1000)
+    await add_account(llm, "healthy", "sk-healthy-0001")
+
+    await replay_paths(HABR, tones=("brief",), channel="habr_com", latest=10)
+
+    assert await Summary.filter(is_original=True).count() == 0
+    assert await Summary.filter(is_original=False).count() == 10
+    healthy = {request.key for request in llm.requests() if request.status == 200}
+    assert healthy <= {"sk-healthy-0001", "sk-broken-00001"}
+    healthy_account = await ChatGPTAccount.get(name="healthy")
+    accounts = {summary.account_id for summary in await Summary.all()}
+    assert accounts == {healthy_account.id}
+
+
+async def test_every_account_failing_falls_back(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "first", "sk-first-000001", fault_rate=1.0)
+    await add_account(llm, "second", "sk-second-00002", script=["refusal"] * 1000)
+
+    started = time.monotonic()
+    result = await replay_paths(
+        HABR, tones=("brief",), channel="habr_com", latest=10, llm_timeout_s=0.5
+    )
+
+    summaries = await Summary.all()
+    assert time.monotonic() - started < 10
+    assert len(summaries) == 10
+    assert all(summary.is_original for summary in summaries)
+    assert await Post.filter(state="done").count() == 10
+    assert len(result.digests["brief"]) >= 1
+
+
+async def test_no_account_delivers_as_written(database: str) -> None:
+    result = await replay_paths(HABR, tones=("brief",), channel="habr_com", latest=5)
+
+    summaries = await Summary.all()
+    assert len(summaries) == 5
+    assert {summary.fallback_reason for summary in summaries} == {"no_account"}
+    assert result.fallbacks["no_account"] == 5
+    assert result.digests["brief"]

@@ -1,0 +1,436 @@
+"""The account pool reacts to every response of an OpenAI-compatible server as designed.
+
+Each test runs the real ``openai`` client against the LLM stand-in, with accounts stored in
+the test database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from digester.models import AccountState, ChatGPTAccount
+from digester.pool import (
+    AdminAlert,
+    AlertKind,
+    Completion,
+    ManualClock,
+    NoUsableAccount,
+    PoolExhausted,
+    PoolPolicy,
+    RequestRejected,
+)
+from tests.standins.accounts import add_account, chat, open_pool
+from tests.standins.llm import LLMStandin
+from tests.standins.llm_replies import REFUSAL_TEXT
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[LLMStandin]:
+    async with LLMStandin(hang_s=30.0) as server:
+        yield server
+
+
+def keys_called(llm: LLMStandin) -> list[str]:
+    return [request.key for request in llm.requests()]
+
+
+async def test_no_request_to_disabled_or_parked(database: str, llm: LLMStandin) -> None:
+    disabled = await add_account(llm, "disabled", columns={"state": AccountState.DISABLED})
+    parked = await add_account(llm, "parked", columns={"state": AccountState.PARKED})
+    active = await add_account(llm, "active")
+
+    async with open_pool() as pool:
+        results = await asyncio.gather(*(pool.complete(chat()) for _ in range(30)))
+
+    assert {result.account_id for result in results} == {active.id}
+    assert llm.requests(disabled.api_key) == []
+    assert llm.requests(parked.api_key) == []
+
+
+async def test_no_accounts_raises_at_once(database: str) -> None:
+    async with open_pool() as pool:
+        started = time.monotonic()
+        with pytest.raises(NoUsableAccount):
+            await pool.complete(chat(deadline_s=30.0))
+
+        assert time.monotonic() - started < 0.1
+        assert not pool.has_usable_account()
+
+
+async def test_all_disabled_or_parked_raises_at_once(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "disabled", columns={"state": AccountState.DISABLED})
+    await add_account(llm, "parked", columns={"state": AccountState.PARKED})
+
+    async with open_pool() as pool:
+        started = time.monotonic()
+        with pytest.raises(NoUsableAccount) as caught:
+            await pool.complete(chat(deadline_s=30.0))
+
+        assert time.monotonic() - started < 0.1
+        assert "disabled or parked" in caught.value.reason
+    assert llm.requests() == []
+
+
+async def test_retry_after_respected_across_restart(database: str, llm: LLMStandin) -> None:
+    clock = ManualClock()
+    limited = await add_account(llm, "limited", script=["rate_limited:30"])
+
+    async with open_pool(clock=clock) as pool:
+        with pytest.raises(PoolExhausted):
+            await pool.complete(chat())
+        [status] = pool.snapshot()
+        assert status.state is AccountState.COOLING
+        assert 30 <= status.cooldown_s <= 33
+        with pytest.raises(PoolExhausted):
+            await pool.complete(chat(deadline_s=0.2))
+        spare = await add_account(llm, "spare")
+        await pool.refresh()
+        first = [await pool.complete(chat()) for _ in range(5)]
+    stored = await ChatGPTAccount.get(id=limited.id)
+
+    async with open_pool(clock=clock) as pool:
+        second = [await pool.complete(chat()) for _ in range(5)]
+        clock.advance(34)
+        later = await asyncio.gather(*(pool.complete(chat()) for _ in range(30)))
+
+    assert stored.state is AccountState.COOLING
+    assert stored.cooldown_until is not None
+    assert stored.cooldown_until - clock.now() > timedelta(seconds=-5)
+    assert {c.account_id for c in first + second} == {spare.id}
+    assert len(llm.requests(limited.api_key)) > 1
+    assert limited.id in {c.account_id for c in later}
+    assert [r.status for r in llm.requests(limited.api_key)][0] == 429
+
+
+async def test_second_429_keeps_later_deadline(database: str, llm: LLMStandin) -> None:
+    clock = ManualClock()
+    await add_account(llm, "limited", script=["rate_limited:1"], latency_s=0.1)
+    llm.script("sk-test-limited-0123456789", "rate_limited:40", "rate_limited:1")
+
+    async with open_pool(clock=clock) as pool:
+        results = await asyncio.gather(
+            *(pool.complete(chat()) for _ in range(3)), return_exceptions=True
+        )
+        [status] = pool.snapshot()
+
+    assert all(isinstance(result, PoolExhausted) for result in results)
+    assert 40 <= status.cooldown_s <= 44
+
+
+async def test_revoked_key_dropped_after_first_401(database: str, llm: LLMStandin) -> None:
+    revoked = await add_account(llm, "revoked")
+    healthy = await add_account(llm, "healthy")
+    llm.revoke(revoked.api_key)
+    alerts: list[AdminAlert] = []
+
+    async with open_pool() as pool:
+        pool.subscribe(alerts.append)
+        results = [await pool.complete(chat()) for _ in range(20)]
+
+    assert len(llm.requests(revoked.api_key)) == 1
+    assert {result.account_id for result in results} == {healthy.id}
+    assert [alert.kind for alert in alerts] == [AlertKind.DISABLED]
+    assert alerts[0].account_id == revoked.id
+    stored = await ChatGPTAccount.get(id=revoked.id)
+    assert stored.state is AccountState.DISABLED
+    assert "401" in stored.state_reason
+
+
+async def test_disabled_state_survives_restart(database: str, llm: LLMStandin) -> None:
+    revoked = await add_account(llm, "revoked", script=["invalid_api_key"])
+
+    async with open_pool() as pool:
+        with pytest.raises(NoUsableAccount):
+            await pool.complete(chat())
+    async with open_pool() as pool:
+        assert not pool.has_usable_account()
+        with pytest.raises(NoUsableAccount):
+            await pool.complete(chat())
+
+    assert len(llm.requests(revoked.api_key)) == 1
+
+
+async def test_insufficient_quota_parks_without_retry(database: str, llm: LLMStandin) -> None:
+    broke = await add_account(llm, "broke", script=["insufficient_quota"] * 100)
+    healthy = await add_account(llm, "healthy")
+    alerts: list[AdminAlert] = []
+
+    async with open_pool() as pool:
+        pool.subscribe(alerts.append)
+        results = [await pool.complete(chat()) for _ in range(20)]
+        [broke_status, _] = pool.snapshot()
+
+    assert len(llm.requests(broke.api_key)) == 1
+    assert {result.account_id for result in results} == {healthy.id}
+    assert max(result.attempts for result in results) == 2
+    assert [alert.kind for alert in alerts] == [AlertKind.PARKED]
+    assert broke_status.state is AccountState.PARKED
+    assert broke_status.cooldown_s == pytest.approx(1800, abs=5)
+    stored = await ChatGPTAccount.get(id=broke.id)
+    assert stored.state is AccountState.PARKED
+
+
+async def test_parked_account_probed_with_one_token(database: str, llm: LLMStandin) -> None:
+    broke = await add_account(llm, "broke", script=["insufficient_quota", "insufficient_quota"])
+    await add_account(llm, "healthy")
+    policy = PoolPolicy(park_probe_interval_s=0.2)
+    alerts: list[AdminAlert] = []
+
+    async with open_pool(policy=policy, refresh_interval_s=0.05) as pool:
+        pool.subscribe(alerts.append)
+        await pool.start()
+        await pool.complete(chat())
+        for _ in range(100):
+            if alerts[-1].kind is AlertKind.RESTORED:
+                break
+            await asyncio.sleep(0.05)
+        [status, _] = pool.snapshot()
+
+    probes = llm.requests(broke.api_key)[1:]
+    assert [alert.kind for alert in alerts] == [AlertKind.PARKED, AlertKind.RESTORED]
+    assert [probe.status for probe in probes] == [429, 200]
+    assert all(probe.max_tokens == 1 for probe in probes)
+    assert status.state is AccountState.ACTIVE
+
+
+async def test_model_not_found_disables(database: str, llm: LLMStandin) -> None:
+    missing = await add_account(llm, "missing", script=["model_not_found"])
+    healthy = await add_account(llm, "healthy")
+    alerts: list[AdminAlert] = []
+
+    async with open_pool() as pool:
+        pool.subscribe(alerts.append)
+        results = [await pool.complete(chat()) for _ in range(10)]
+
+    assert {result.account_id for result in results} == {healthy.id}
+    assert len(llm.requests(missing.api_key)) == 1
+    assert [alert.kind for alert in alerts] == [AlertKind.DISABLED]
+    assert (await ChatGPTAccount.get(id=missing.id)).state is AccountState.DISABLED
+
+
+async def test_bad_request_rejected_without_penalty(database: str, llm: LLMStandin) -> None:
+    account = await add_account(llm, "only", script=["context_length_exceeded"])
+    await add_account(llm, "other", script=["context_length_exceeded"])
+
+    async with open_pool() as pool:
+        with pytest.raises(RequestRejected) as caught:
+            await pool.complete(chat())
+        statuses = pool.snapshot()
+
+    assert len(llm.requests()) == 1
+    assert "context_length_exceeded" in caught.value.reason
+    assert all(status.state is AccountState.ACTIVE for status in statuses)
+    assert all(status.consecutive_failures == 0 for status in statuses)
+    assert account.state is AccountState.ACTIVE
+
+
+async def test_request_above_every_limit_rejected(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "small", columns={"tokens_per_minute": 500})
+
+    async with open_pool() as pool:
+        with pytest.raises(RequestRejected):
+            await pool.complete(chat(max_tokens=1_000))
+
+    assert llm.requests() == []
+
+
+async def test_all_failing_ends_within_deadline(database: str, llm: LLMStandin) -> None:
+    for name in ("first", "second", "third"):
+        await add_account(llm, name, script=["hang"] * 10)
+
+    async with open_pool(request_timeout_s=10.0) as pool:
+        started = time.monotonic()
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(deadline_s=1.0))
+        elapsed = time.monotonic() - started
+        statuses = pool.snapshot()
+
+    assert elapsed < 1.3
+    assert "deadline" in caught.value.last_reason
+    assert all(status.in_flight == 0 for status in statuses)
+    assert all(status.consecutive_failures == 0 for status in statuses)
+
+
+async def test_account_timeout_counts_as_failure(database: str, llm: LLMStandin) -> None:
+    for name in ("first", "second"):
+        await add_account(llm, name, script=["hang"] * 10)
+
+    async with open_pool(request_timeout_s=0.3) as pool:
+        started = time.monotonic()
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(deadline_s=5.0))
+        elapsed = time.monotonic() - started
+        statuses = pool.snapshot()
+
+    assert 0.6 <= elapsed < 1.0
+    assert caught.value.last_reason == "timed out"
+    assert [status.consecutive_failures for status in statuses] == [1, 1]
+    assert [status.failures_total for status in statuses] == [1, 1]
+
+
+async def test_server_errors_exhaust_attempts(database: str, llm: LLMStandin) -> None:
+    for name in ("first", "second", "third", "fourth"):
+        await add_account(llm, name, fault_rate=1.0)
+
+    async with open_pool() as pool:
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(max_attempts=3))
+
+    assert len(llm.requests()) == 3
+    assert len(set(keys_called(llm))) == 3
+    assert "HTTP 500" in caught.value.last_reason
+
+
+def reject_refusals(completion: Completion) -> str | None:
+    return "refusal" if completion.text == REFUSAL_TEXT else None
+
+
+@pytest.mark.parametrize("outcome", ["refusal", "empty", "length", "content_filter"])
+async def test_invalid_output_retried_elsewhere(
+    database: str, llm: LLMStandin, outcome: str
+) -> None:
+    broken = await add_account(llm, "broken", script=[outcome] * 100, columns={"weight": 100.0})
+    healthy = await add_account(llm, "healthy", columns={"weight": 0.01})
+
+    async with open_pool() as pool:
+        results = [await pool.complete(chat(), reject_refusals) for _ in range(5)]
+        [broken_status, _] = pool.snapshot()
+    stored = await ChatGPTAccount.get(id=broken.id)
+
+    assert {result.account_id for result in results} == {healthy.id}
+    assert broken_status.invalid_outputs_total >= 1
+    assert stored.invalid_outputs_total == broken_status.invalid_outputs_total
+    assert len(llm.requests(broken.api_key)) == broken_status.invalid_outputs_total
+    assert max(result.attempts for result in results) == 2
+    assert broken_status.state is AccountState.ACTIVE
+
+
+async def test_invalid_output_not_retried_on_same(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "only", script=["refusal"] * 10)
+
+    async with open_pool() as pool:
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(max_attempts=3), reject_refusals)
+
+    assert len(llm.requests()) == 1
+    assert "invalid output: refusal" in caught.value.last_reason
+
+
+async def test_half_open_sends_exactly_one_probe(database: str, llm: LLMStandin) -> None:
+    clock = ManualClock()
+    flaky = await add_account(llm, "flaky", fault_rate=1.0, columns={"weight": 100.0})
+    steady = await add_account(llm, "steady", columns={"max_concurrency": 20})
+    policy = PoolPolicy(failure_threshold=2, breaker_base_s=10.0)
+    alerts: list[AdminAlert] = []
+
+    async with open_pool(clock=clock, policy=policy) as pool:
+        pool.subscribe(alerts.append)
+        for _ in range(20):
+            await pool.complete(chat())
+        tripped = pool.snapshot()[0]
+        failures_before = len(llm.requests(flaky.api_key))
+        clock.advance(11)
+        llm.add_key(flaky.api_key, latency_s=0.3)
+        burst = [asyncio.create_task(pool.complete(chat())) for _ in range(10)]
+        await asyncio.sleep(0.15)
+        during_probe = len(llm.requests(flaky.api_key)) - failures_before
+        results = await asyncio.gather(*burst)
+        llm.add_key(flaky.api_key)
+        after = [await pool.complete(chat()) for _ in range(10)]
+        recovered = pool.snapshot()[0]
+
+    assert failures_before == 2
+    assert tripped.breaker_open
+    assert 10 <= tripped.cooldown_s <= 11
+    assert during_probe == 1
+    assert sum(result.account_id == flaky.id for result in results) == 1
+    assert sum(result.account_id == steady.id for result in results) == 9
+    assert recovered.state is AccountState.ACTIVE
+    assert not recovered.breaker_open
+    assert any(result.account_id == flaky.id for result in after)
+    assert [alert.kind for alert in alerts] == [AlertKind.BREAKER_OPEN, AlertKind.RESTORED]
+
+
+async def test_failed_probe_doubles_backoff(database: str, llm: LLMStandin) -> None:
+    clock = ManualClock()
+    flaky = await add_account(llm, "flaky", fault_rate=1.0, columns={"weight": 100.0})
+    await add_account(llm, "steady")
+    policy = PoolPolicy(failure_threshold=2, breaker_base_s=10.0)
+
+    async with open_pool(clock=clock, policy=policy) as pool:
+        for _ in range(10):
+            await pool.complete(chat())
+        clock.advance(11)
+        for _ in range(10):
+            await pool.complete(chat())
+        status = pool.snapshot()[0]
+    stored = await ChatGPTAccount.get(id=flaky.id)
+
+    assert len(llm.requests(flaky.api_key)) == 3
+    assert status.breaker_open
+    assert 19 <= status.cooldown_s <= 20
+    assert status.consecutive_failures == 3
+    assert stored.state is AccountState.COOLING
+    assert stored.consecutive_failures == 3
+
+
+async def test_ratelimit_headers_steer_buckets(database: str, llm: LLMStandin) -> None:
+    account = await add_account(
+        llm, "narrow", requests_per_minute=2, columns={"requests_per_minute": 600}
+    )
+
+    async with open_pool() as pool:
+        await pool.complete(chat())
+        await pool.complete(chat())
+        with pytest.raises(PoolExhausted):
+            await pool.complete(chat(deadline_s=0.3))
+        [status] = pool.snapshot()
+
+    assert [r.status for r in llm.requests(account.api_key)] == [200, 200]
+    assert status.requests_per_minute == 2
+    assert status.requests_available < 1
+
+
+async def test_admin_changes_apply_on_refresh(database: str, llm: LLMStandin) -> None:
+    first = await add_account(llm, "first")
+
+    async with open_pool(refresh_interval_s=0.05) as pool:
+        await pool.start()
+        await ChatGPTAccount.filter(id=first.id).update(state=AccountState.DISABLED)
+        await asyncio.sleep(0.2)
+        assert not pool.has_usable_account()
+        second = await add_account(llm, "second")
+        await ChatGPTAccount.filter(id=first.id).update(state=AccountState.ACTIVE)
+        await asyncio.sleep(0.2)
+        both = {(await pool.complete(chat())).account_id for _ in range(40)}
+        await ChatGPTAccount.filter(id=second.id).delete()
+        await ChatGPTAccount.filter(id=first.id).update(max_concurrency=3, weight=2.5)
+        await asyncio.sleep(0.2)
+        only_first = {(await pool.complete(chat())).account_id for _ in range(10)}
+        [status] = pool.snapshot()
+
+    assert both == {first.id, second.id}
+    assert only_first == {first.id}
+    assert status.max_concurrency == 3
+
+
+async def test_usage_counters_written(database: str, llm: LLMStandin) -> None:
+    account = await add_account(llm, "counted", script=["server_error"])
+
+    async with open_pool() as pool:
+        with pytest.raises(PoolExhausted):
+            await pool.complete(chat())
+        results = [await pool.complete(chat()) for _ in range(3)]
+    stored = await ChatGPTAccount.get(id=account.id)
+
+    assert stored.requests_total == 4
+    assert stored.failures_total == 1
+    assert stored.prompt_tokens_total == sum(r.prompt_tokens for r in results)
+    assert stored.completion_tokens_total == sum(r.completion_tokens for r in results)
+    assert stored.last_used_at is not None
+    assert stored.consecutive_failures == 0

@@ -1,0 +1,140 @@
+"""Token buckets, rate-limit headers and error sorting of the account pool, without a server."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from digester.pool.classify import FailureKind, redact
+from digester.pool.limits import RateLimitHeaders, TokenBucket, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1s", 1.0), ("120ms", 0.12), ("6m0s", 360.0), ("1.5s", 1.5), ("1h2m3s", 3723.0), ("7", 7.0)],
+)
+def test_parse_duration_formats(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5 minutes", "1x"])
+def test_parse_duration_invalid(text: str) -> None:
+    assert parse_duration(text) is None
+
+
+def test_bucket_refills_per_minute() -> None:
+    bucket = TokenBucket(600, now=0.0)
+
+    assert bucket.capacity == 10
+    for _ in range(10):
+        assert bucket.admits(1)
+        bucket.take(1)
+    assert not bucket.admits(1)
+    assert bucket.seconds_until(1) == pytest.approx(0.1)
+    bucket.refill(0.1)
+    assert bucket.admits(1)
+
+
+def test_bucket_large_request_leaves_debt() -> None:
+    bucket = TokenBucket(60_000, now=0.0)  # 1,000 tokens a second
+
+    assert bucket.admits(5_000)
+    bucket.take(5_000)
+    bucket.refill(3.0)
+    assert not bucket.admits(5_000)
+    bucket.refill(5.0)
+    assert bucket.admits(5_000)
+
+
+def test_bucket_zero_means_no_limit() -> None:
+    bucket = TokenBucket(0, now=0.0)
+
+    bucket.take(10**9)
+    assert bucket.unlimited
+    assert bucket.admits(10**9)
+    assert math.isinf(bucket.level)
+
+
+def test_bucket_follows_lower_server_limit() -> None:
+    bucket = TokenBucket(600, now=0.0)
+
+    bucket.follow(limit=120, remaining=0, reset_s=30.0)
+
+    assert bucket.per_minute == 120
+    assert bucket.capacity == 2
+    assert bucket.level == 0
+    assert bucket.seconds_until(1) == pytest.approx(0.5)
+
+
+def test_bucket_follows_remaining_only_downwards() -> None:
+    bucket = TokenBucket(600, now=0.0)
+
+    bucket.follow(limit=600, remaining=590, reset_s=1.0)
+    assert bucket.level == 10
+    bucket.follow(limit=600, remaining=3, reset_s=59.7)
+    assert bucket.level == 3
+
+
+def test_bucket_reconfigure_keeps_level_within_limit() -> None:
+    bucket = TokenBucket(600, now=0.0)
+
+    bucket.reconfigure(60)
+
+    assert bucket.capacity == 1
+    assert bucket.level == 1
+
+
+def test_headers_cooldown_takes_later_of_retry_and_reset() -> None:
+    headers = {
+        "retry-after": "3",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "7s",
+        "x-ratelimit-remaining-tokens": "5000",
+        "x-ratelimit-reset-tokens": "6m0s",
+    }
+
+    limits = RateLimitHeaders.parse(headers)
+
+    assert limits.retry_after_s == 3
+    assert limits.requests.exhausted
+    assert not limits.tokens.exhausted
+    assert limits.cooldown_s() == 7
+
+
+def test_headers_prefer_retry_after_ms() -> None:
+    limits = RateLimitHeaders.parse({"retry-after": "1", "retry-after-ms": "1500"})
+
+    assert limits.retry_after_s == 1.5
+    assert RateLimitHeaders.parse({}).cooldown_s() is None
+
+
+def test_redact_masks_key() -> None:
+    key = "sk-proj-abcdefghijklmnop1234"
+
+    text = redact(f"Incorrect API key provided: {key}.", key)
+
+    assert key not in text
+    assert "sk-…1234" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (429, "insufficient_quota", FailureKind.BILLING),
+        (429, "rate_limit_exceeded", FailureKind.RATE_LIMITED),
+        (402, None, FailureKind.BILLING),
+        (401, "invalid_api_key", FailureKind.AUTH),
+        (403, None, FailureKind.AUTH),
+        (404, "model_not_found", FailureKind.MODEL_MISSING),
+        (400, "context_length_exceeded", FailureKind.REJECTED),
+        (413, None, FailureKind.REJECTED),
+        (500, None, FailureKind.TRANSIENT),
+        (503, None, FailureKind.TRANSIENT),
+        (409, None, FailureKind.TRANSIENT),
+    ],
+)
+def test_status_sorted_into_kind(status: int, code: str | None, kind: FailureKind) -> None:
+    from digester.pool.classify import _kind_of_status
+
+    assert _kind_of_status(status, code) is kind
