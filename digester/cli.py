@@ -25,8 +25,12 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every command."""
     common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS keeps a subcommand's missing --database from overwriting one given before it.
     common.add_argument(
-        "--database", metavar="URL", help="database URL (default: DATABASE_URL or SQLite file)"
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: DATABASE_URL or SQLite file)",
     )
     parser = argparse.ArgumentParser(prog="python -m digester", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    database_url = args.database or settings.database_url
+    database_url = getattr(args, "database", None) or settings.database_url
     return asyncio.run(_run(args, settings, database_url))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +161,50 @@ async def test_no_account_delivers_as_written(database: str) -> None:
     assert {summary.fallback_reason for summary in summaries} == {"no_account"}
     assert result.fallbacks["no_account"] == 5
     assert result.digests["brief"]
+
+
+def _export_with_every_format(path: Path) -> Path:
+    pieces = [
+        {"type": "bold", "text": "жирный"},
+        {"type": "plain", "text": " и "},
+        {"type": "italic", "text": "курсив"},
+        {"type": "plain", "text": ", "},
+        {"type": "underline", "text": "подчёркнутый"},
+        {"type": "plain", "text": ", "},
+        {"type": "strikethrough", "text": "зачёркнутый"},
+        {"type": "plain", "text": ", "},
+        {"type": "code", "text": "x < y && z"},
+        {"type": "plain", "text": ", "},
+        {"type": "spoiler", "text": "спойлер"},
+        {"type": "plain", "text": ", "},
+        {"type": "text_link", "text": "ссылка", "href": "https://example.org/a?b=1&c=2"},
+        {"type": "plain", "text": "\n"},
+        {"type": "pre", "text": "print('<hi>')", "language": "python"},
+    ]
+    message = {
+        "id": 5, "type": "message", "date": "2024-12-01T10:00:00", "date_unixtime": "1733047200",
+        "from": "Канал & <Ко>", "text": pieces, "text_entities": pieces,
+    }  # fmt: skip
+    export = {"name": "Канал & <Ко>", "type": "public_channel", "id": 42, "messages": [message]}
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+async def test_source_formatting_survives(database: str, tmp_path: Path) -> None:
+    source = _export_with_every_format(tmp_path / "result.json")
+
+    result = await replay_paths(source, tones=("as_is",), channel="format_test")
+
+    message = "\n".join(result.digests["as_is"])
+    assert message_problems(result.digests["as_is"]) == []
+    assert "<b>жирный</b>" in message
+    assert "<i>курсив</i>" in message
+    assert "<u>подчёркнутый</u>" in message
+    assert "<s>зачёркнутый</s>" in message
+    assert "<code>x &lt; y &amp;&amp; z</code>" in message
+    assert "<tg-spoiler>спойлер</tg-spoiler>" in message
+    assert '<a href="https://example.org/a?b=1&amp;c=2">ссылка</a>' in message
+    assert "<pre>" in message
+    assert "print('&lt;hi&gt;')" in message
+    assert "Канал &amp; &lt;Ко&gt;" in message
+    assert "https://t.me/format_test/5" in message

@@ -107,7 +107,7 @@ async def test_waiters_served_in_arrival_order(database: str, llm: LLMStandin) -
         elapsed = time.monotonic() - started
 
     assert finished == list(range(6))
-    assert elapsed < 6 * 0.03 + 0.3
+    assert elapsed < 1.0
 
 
 async def test_waiter_woken_when_cooldown_ends(database: str, llm: LLMStandin) -> None:
@@ -122,7 +122,7 @@ async def test_waiter_woken_when_cooldown_ends(database: str, llm: LLMStandin) -
         elapsed = time.monotonic() - started
 
     assert result.text
-    assert 0.9 <= elapsed <= 1.5
+    assert 0.9 <= elapsed <= 2.0
 
 
 async def test_waiting_request_fails_when_accounts_disabled(
@@ -143,7 +143,7 @@ async def test_waiting_request_fails_when_accounts_disabled(
         await running
 
     assert type(caught.value).__name__ == "NoUsableAccount"
-    assert elapsed < 0.1
+    assert elapsed < 0.3
 
 
 def reject_refusals(completion: object) -> str | None:

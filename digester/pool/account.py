@@ -92,9 +92,8 @@ class AccountRuntime:
         self.in_flight = 0
         self.tokens_reserved = 0
         self.state = AccountState.ACTIVE
-        self.cooldown_until: float | None = (
-            None  # monotonic seconds, and for a parked account its next probe
-        )
+        # Monotonic seconds; for a parked account, the time of its next billing probe.
+        self.cooldown_until: float | None = None
         self.state_reason = ""
         self.consecutive_failures = 0
         self.probe_in_flight = False
@@ -115,7 +114,8 @@ class AccountRuntime:
 
     def is_usable(self) -> bool:
         """Tell whether the account may serve requests now or after a cooldown."""
-        return self.state in (AccountState.ACTIVE, AccountState.COOLING)
+        usable_state = self.state in (AccountState.ACTIVE, AccountState.COOLING)
+        return usable_state and self.config.max_concurrency > 0
 
     def breaker_open(self) -> bool:
         return self.state is AccountState.COOLING and self.is_tripped()
@@ -158,9 +158,7 @@ class AccountRuntime:
 
     def fits(self, cost: int) -> bool:
         """Tell whether a request of ``cost`` tokens is within the tokens-per-minute limit."""
-        return self.config.max_concurrency > 0 and (
-            self.tokens.unlimited or cost <= self.tokens.per_minute
-        )
+        return self.tokens.unlimited or cost <= self.tokens.per_minute
 
     def seconds_until_admits(self, cost: int, now: float) -> float | None:
         """Return the seconds until time alone makes room for ``cost``, or None."""

@@ -70,10 +70,14 @@ class Dispatcher:
         """Return the error for a request that no account can ever serve, else None."""
         usable = [a for a in self._accounts.values() if a.is_usable()]
         if not self._accounts:
-            return NoUsableAccount("no ChatGPT account is configured; add one with `accounts add`")
+            return NoUsableAccount(
+                "no ChatGPT account is configured. Add one with `python -m digester accounts add`."
+            )
         if not usable:
             count = len(self._accounts)
-            return NoUsableAccount(f"all {count} ChatGPT accounts are disabled or parked")
+            return NoUsableAccount(
+                f"all {count} ChatGPT accounts are disabled, parked or set to max_concurrency 0"
+            )
         untried = [a for a in usable if a.id not in excluded]
         if not untried:
             return PoolExhausted(
@@ -122,15 +126,12 @@ class Dispatcher:
         for waiter in self._waiters:
             if waiter.future.done():
                 continue
-            error = (
-                self.hopeless(waiter.cost, waiter.excluded, waiter.last_reason)
-                if recheck
-                else None
-            )
-            if error is not None:
-                waiter.future.set_exception(error)
-                finished.append(waiter)
-                continue
+            if recheck:
+                error = self.hopeless(waiter.cost, waiter.excluded, waiter.last_reason)
+                if error is not None:
+                    waiter.future.set_exception(error)
+                    finished.append(waiter)
+                    continue
             lease = self.reserve_now(waiter.cost, waiter.prompt, waiter.excluded)
             if lease is not None:
                 waiter.future.set_result(lease)
