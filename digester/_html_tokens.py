@@ -94,9 +94,19 @@ def utf16_len(text: str) -> int:
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
+# Longer links are dropped, keeping their text: a link must leave room for text in a
+# 4,096-unit message, and browsers and servers commonly stop at about 2,000 characters.
+MAX_URL_LENGTH = 2048
+
+
 def is_allowed_url(url: str) -> bool:
-    """Tell whether ``url`` is an absolute http, https, tg or mailto URL without spaces."""
-    if not url or any(char.isspace() or ord(char) < 0x20 for char in url):
+    """Tell whether ``url`` is an absolute http, https, tg or mailto URL without spaces.
+
+    URLs longer than ``MAX_URL_LENGTH`` characters are not allowed.
+    """
+    if not url or len(url) > MAX_URL_LENGTH:
+        return False
+    if any(char.isspace() or ord(char) < 0x20 for char in url):
         return False
     try:
         parts = urlsplit(url)

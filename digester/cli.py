@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tortoise.exceptions import BaseORMException
+
 from digester import accounts_cli, db
 from digester.replay import ReplayError, ReplayOptions, ReplayResult, replay
 from digester.settings import Settings, SettingsError, load_settings
@@ -71,13 +73,23 @@ def _add_replay(
         help="tone of a demo reader; repeat for several (default: brief)",
     )
     parser.add_argument(
-        "--latest", type=int, metavar="N", help="only the N most recent posts of each source"
+        "--latest",
+        type=_positive_int,
+        metavar="N",
+        help="only the N most recent posts of each source",
     )
     parser.add_argument(
         "--json",
         action="store_true",
         help="print only a JSON array of the messages on standard output",
     )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,7 +106,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     database_url = getattr(args, "database", None) or settings.database_url
-    return asyncio.run(_run(args, settings, database_url))
+    try:
+        db.dialect_of(database_url)
+        return asyncio.run(_run(args, settings, database_url))
+    except ValueError as exc:
+        sys.stderr.write(f"invalid database URL {database_url!r}: {exc}\n")
+        return 2
+    except (BaseORMException, OSError) as exc:
+        sys.stderr.write(f"database {db.safe_url(database_url)} failed: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; unfinished posts stay pending and resume on the next run\n")
+        return 130
 
 
 async def _run(args: argparse.Namespace, settings: Settings, database_url: str) -> int:
@@ -142,4 +165,4 @@ def _print_digests(result: ReplayResult) -> None:
         )
         for number, message in enumerate(messages, start=1):
             sys.stdout.write(f"\n--- message {number} ---\n{message}\n")
-    sys.stdout.write(f"\nposts stored: {result.posts_stored}\n")
+    sys.stdout.write(f"\nposts read from the sources: {result.posts_read}\n")

@@ -24,6 +24,16 @@ def dialect_of(database_url: str) -> str:
     raise ValueError(f"unsupported database URL scheme {scheme!r}; use sqlite:// or postgres://")
 
 
+def safe_url(database_url: str) -> str:
+    """Return a database URL with its password replaced by ``***``, for messages and logs."""
+    scheme, sep, rest = database_url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return database_url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """Return the Tortoise configuration for one database, with aware UTC datetimes."""
     if dialect_of(database_url) == "sqlite":

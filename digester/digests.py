@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from digester.ingest import post_link
 from digester.models import DigestItem
 from digester.render import DigestEntry, render_digest
 
@@ -31,11 +32,15 @@ async def open_digest_entries(reader_id: int, language: str) -> list[DigestEntry
 
 def _entry(row: dict[str, object], language: str) -> DigestEntry:
     media = str(row["media"] or "")
+    username = str(row["channel_username"]) if row["channel_username"] else None
+    message_id = int(str(row["message_id"]))
+    # A channel may have learned its username after the post was stored.
+    link = str(row["link"]) if row["link"] else post_link(username, message_id)
     return DigestEntry(
         channel_key=str(row["channel_id"]),
         channel_title=str(row["channel_title"] or ""),
-        channel_username=str(row["channel_username"]) if row["channel_username"] else None,
-        message_id=int(str(row["message_id"])),
+        channel_username=username,
+        message_id=message_id,
         published_at=row["published_at"],  # type: ignore[arg-type]
         text_html=str(row["text_html"] or ""),
         # Marked only where a rewrite was due and failed; "as is" and media-only posts are
@@ -44,7 +49,7 @@ def _entry(row: dict[str, object], language: str) -> DigestEntry:
         tone_title=str(row["tone_title_ru"] if language == "ru" else row["tone_title_en"]),
         media=tuple(kind for kind in media.split(",") if kind),
         description=str(row["description"] or ""),
-        link=str(row["link"]) if row["link"] else None,
+        link=link,
     )
 
 

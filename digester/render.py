@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +18,8 @@ from digester.html import (
     utf16_len,
     visible_text,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +262,7 @@ class _MessageWriter:
         if self.limit - utf16_len(prefix) < self.limit // 4:
             self._start("")
             prefix = _lines(heading, "")
-        parts = split_html(item, self.limit, first_limit=self.limit - utf16_len(prefix))
+        parts = _split_item(item, self.limit, self.limit - utf16_len(prefix))
         self.current = prefix + parts[0]
         for part in parts[1:]:
             self._start(part)
@@ -285,3 +288,12 @@ class _MessageWriter:
 def _lines(heading: str | None, body: str) -> str:
     """Return ``body`` under ``heading`` on a line of its own, or ``body`` alone without one."""
     return body if heading is None else f"{heading}\n{body}"
+
+
+def _split_item(item: str, limit: int, first_limit: int) -> list[str]:
+    """Split an item's HTML, or its plain text when an entity is too long to fit any part."""
+    try:
+        return split_html(item, limit, first_limit=first_limit)
+    except ValueError as exc:
+        log.warning("digest item split as plain text error=%s", exc)
+        return split_html(escape_html(visible_text(item)), limit, first_limit=first_limit)

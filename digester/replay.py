@@ -17,7 +17,7 @@ from pathlib import Path
 from digester.digests import render_open_digest
 from digester.drafts import SourcePosts
 from digester.ingest import store_drafts, upsert_channel
-from digester.models import Channel, Reader, Subscription, Tone
+from digester.models import Channel, Post, PostState, Reader, Subscription, Tone
 from digester.pool import AccountPool, ensure_env_account
 from digester.queue import InProcessQueue
 from digester.rewriter import Rewriter
@@ -27,7 +27,8 @@ from digester.worker import Digester, WorkerConfig
 
 log = logging.getLogger(__name__)
 
-# Demo readers get negative Telegram ids, which no real Telegram user has.
+# Demo readers get negative Telegram ids, which no real Telegram user has: -1 minus the
+# tone's id, so each tone keeps its own demo reader across replays.
 DEMO_READER_BASE_ID = -1
 
 
@@ -44,7 +45,7 @@ class ReplayResult:
     """What a replay produced: the demo digests and how the posts went."""
 
     digests: dict[str, list[str]] = field(default_factory=dict)
-    posts_stored: int = 0
+    posts_read: int = 0
     fallbacks: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -62,8 +63,15 @@ async def replay(settings: Settings, options: ReplayOptions) -> ReplayResult:
     channels = [
         await _store_source(source, options.latest) for source in _load(options) if source.drafts
     ]
-    readers = await _subscribe_demo_readers(channels, tones)
-    result = ReplayResult(posts_stored=sum(count for _, count in channels))
+    readers, subscribed = await _subscribe_demo_readers(channels, tones)
+    if subscribed and await _done_posts([channel for channel, _ in channels]):
+        # Binding old posts to a new subscriber would also bind them to every other reader's
+        # new open digest, so a replay leaves them alone and says so.
+        log.warning(
+            "a demo reader subscribed to channels whose posts were digested before; those "
+            "posts are not in the new digest. Replay into a fresh --database to see them."
+        )
+    result = ReplayResult(posts_read=sum(count for _, count in channels))
 
     await ensure_env_account(settings)
     pool = await AccountPool.from_database(request_timeout_s=settings.llm_timeout_s)
@@ -111,19 +119,27 @@ async def _store_source(source: SourcePosts, latest: int | None) -> tuple[Channe
 
 async def _subscribe_demo_readers(
     channels: list[tuple[Channel, int]], tones: list[Tone]
-) -> list[Reader]:
+) -> tuple[list[Reader], bool]:
+    """Subscribe one demo reader per tone to every channel; tell whether any is new."""
     readers = []
-    for number, tone in enumerate(tones):
-        telegram_id = DEMO_READER_BASE_ID - number
+    created_any = False
+    for tone in tones:
+        telegram_id = DEMO_READER_BASE_ID - tone.id
         reader, _ = await Reader.get_or_create(
             telegram_user_id=telegram_id, defaults={"chat_id": telegram_id, "language": "ru"}
         )
         for channel, _ in channels:
-            await Subscription.update_or_create(
+            _, created = await Subscription.update_or_create(
                 reader_id=reader.id, channel_id=channel.id, defaults={"tone_id": tone.id}
             )
+            created_any = created_any or created
         readers.append(reader)
-    return readers
+    return readers, created_any
+
+
+async def _done_posts(channels: list[Channel]) -> int:
+    ids = [channel.id for channel in channels]
+    return await Post.filter(channel_id__in=ids, state=PostState.DONE).count()
 
 
 def _rewriter(pool: AccountPool, settings: Settings) -> Rewriter:

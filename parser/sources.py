@@ -23,9 +23,11 @@ def load_path(path: Path, channel_username: str | None) -> SourcePosts | None:
             drafts=export.drafts,
         )
     if path.suffix.lower() in WEB_PAGE_SUFFIXES:
-        page = parse_web_preview(
-            path.read_text(encoding="utf-8"), channel_username=channel_username
-        )
+        # A page names its own channel; the caller's username only fills in when it does not.
+        html = path.read_text(encoding="utf-8")
+        page = parse_web_preview(html)
+        if page.channel_username is None and channel_username:
+            page = parse_web_preview(html, channel_username=channel_username)
         return SourcePosts(
             channel_username=page.channel_username,
             channel_title=page.channel_title or page.channel_username or path.stem,

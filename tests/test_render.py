@@ -415,3 +415,13 @@ def test_render_real_habr_export() -> None:
     for limit in (MESSAGE_LIMIT, 1000):
         assert_same_visible_text(entries, limit, "ru")
         assert_same_visible_text([longest], limit, "ru")
+
+
+def test_render_item_with_huge_link_fits() -> None:
+    href = "https://e.com/" + "b" * 4100
+    entry = make_entry(1, text=f'<a href="{href}">ссылка</a> и текст')
+
+    messages = render_digest([entry])
+
+    assert_valid_messages(messages)
+    assert "ссылка" in "".join(visible_text(message) for message in messages)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from digester.drafts import PostDraft
-from digester.ingest import get_or_create_post, upsert_channel
+from digester.ingest import ChannelConflictError, get_or_create_post, upsert_channel
 from digester.models import Channel, Digest, DigestItem, Post, Summary, Tone
 from digester.queries import bind_post_summaries, prepare_channel_targets
 from tests.factories import add_subscribers, utc
@@ -150,3 +150,34 @@ async def test_channel_query_statements_constant(database: str) -> None:
     assert counts[1] == counts[100]
     assert counts[100] == counts[10_000]
     assert counts[1] == 3
+
+
+async def test_control_characters_stripped(database: str) -> None:
+    channel = await upsert_channel("habr_com", "Хабр\x00")
+    draft = PostDraft(
+        "habr_com", "Хабр", 9, "a\x00b\x07c\nd", utc(2024, 12, 1), description="q\x1b"
+    )
+
+    post, _ = await get_or_create_post(channel, draft)
+
+    assert post.text == "abc\nd"
+    assert post.description == "q"
+    assert channel.title == "Хабр"
+
+
+async def test_username_of_other_channel_rejected(database: str) -> None:
+    await upsert_channel("habr_com", "Хабр", telegram_id=1032086354)
+
+    with pytest.raises(ChannelConflictError, match="habr_com"):
+        await upsert_channel("habr_com", "Naked Science", telegram_id=1000724666)
+
+    assert await Channel.all().count() == 1
+
+
+async def test_channel_learns_username_later(database: str) -> None:
+    first = await upsert_channel(None, "Naked Science", telegram_id=1000724666)
+
+    second = await upsert_channel("naked_science", "Naked Science", telegram_id=1000724666)
+
+    assert second.id == first.id
+    assert (await Channel.get(id=first.id)).username == "naked_science"

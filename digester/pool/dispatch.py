@@ -28,6 +28,7 @@ class Waiter:
     excluded: frozenset[int]
     last_reason: str
     future: asyncio.Future[Lease]
+    deadline: float
     timer: asyncio.TimerHandle | None = field(default=None)
 
 
@@ -66,8 +67,10 @@ class Dispatcher:
         self.select_count += 1
         return lease
 
-    def hopeless(self, cost: int, excluded: Collection[int], last_reason: str) -> PoolError | None:
-        """Return the error for a request that no account can ever serve, else None."""
+    def hopeless(
+        self, cost: int, excluded: Collection[int], last_reason: str, remaining_s: float
+    ) -> PoolError | None:
+        """Return the error for a request that no account can serve in time, else None."""
         usable = [a for a in self._accounts.values() if a.is_usable()]
         if not self._accounts:
             return NoUsableAccount(
@@ -88,6 +91,14 @@ class Dispatcher:
                 f"request needs about {cost} tokens, "
                 "more than the tokens-per-minute limit of any account"
             )
+        now = self._clock.monotonic()
+        if all(_unavailable(a, now, remaining_s) for a in untried):
+            # Waiting would only burn the caller's deadline: no account can take it in time.
+            return PoolExhausted(
+                f"every usable account has its circuit breaker open or cools down for longer "
+                f"than the {remaining_s:.1f} s left",
+                last_reason,
+            )
         return None
 
     async def acquire(
@@ -101,10 +112,11 @@ class Dispatcher:
             lease = self.reserve_now(cost, prompt, excluded)
             if lease is not None:
                 return lease
-        error = self.hopeless(cost, excluded, last_reason)
+        error = self.hopeless(cost, excluded, last_reason, deadline - loop.time())
         if error is not None:
             raise error
-        waiter = Waiter(cost, prompt, frozenset(excluded), last_reason, loop.create_future())
+        future: asyncio.Future[Lease] = loop.create_future()
+        waiter = Waiter(cost, prompt, frozenset(excluded), last_reason, future, deadline)
         waiter.timer = loop.call_at(deadline, self._expire, waiter)
         self._waiters[waiter] = None
         self.dispatch()
@@ -127,7 +139,10 @@ class Dispatcher:
             if waiter.future.done():
                 continue
             if recheck:
-                error = self.hopeless(waiter.cost, waiter.excluded, waiter.last_reason)
+                remaining_s = waiter.deadline - asyncio.get_running_loop().time()
+                error = self.hopeless(
+                    waiter.cost, waiter.excluded, waiter.last_reason, remaining_s
+                )
                 if error is not None:
                     waiter.future.set_exception(error)
                     finished.append(waiter)
@@ -200,3 +215,14 @@ class Dispatcher:
             self._wake.cancel()
         self._wake = None
         self._wake_at = math.inf
+
+
+def _unavailable(account: AccountRuntime, now: float, remaining_s: float) -> bool:
+    """Tell whether an account cannot start a request within ``remaining_s`` seconds.
+
+    An account whose circuit breaker is open takes only its single probe request once its
+    cooldown ends, so waiting requests would queue behind a server that keeps failing.
+    """
+    if account.breaker_open() and (account.cooling_for(now) > 0 or account.probe_in_flight):
+        return True
+    return account.cooling_for(now) >= remaining_s
