@@ -135,7 +135,11 @@ async def run(args: argparse.Namespace, database_url: str) -> int:
         return 1
 
 
+NAME_MAX_LENGTH = 64
+
+
 async def _add(args: argparse.Namespace) -> int:
+    _check_name(args.name)
     _check_settings(args)
     key = _read_key(args)
     remember_secret(key)
@@ -169,6 +173,13 @@ def _read_key(args: argparse.Namespace) -> str:
 def _settings_of(args: argparse.Namespace) -> dict[str, Any]:
     names = ("base_url", "model", *_LIMIT_OPTIONS)
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _check_name(name: str) -> None:
+    if not name.strip() or len(name) > NAME_MAX_LENGTH:
+        raise CommandError(
+            f"account name {name!r} is invalid: use 1 to {NAME_MAX_LENGTH} characters"
+        )
 
 
 def _check_settings(args: argparse.Namespace) -> None:

@@ -107,11 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     database_url = getattr(args, "database", None) or settings.database_url
     try:
-        db.dialect_of(database_url)
-        return asyncio.run(_run(args, settings, database_url))
+        db.tortoise_config(database_url)
     except ValueError as exc:
-        sys.stderr.write(f"invalid database URL {database_url!r}: {exc}\n")
+        sys.stderr.write(f"invalid database URL {db.safe_url(database_url)!r}: {exc}\n")
         return 2
+    try:
+        return asyncio.run(_run(args, settings, database_url))
     except (BaseORMException, OSError) as exc:
         sys.stderr.write(f"database {db.safe_url(database_url)} failed: {exc}\n")
         return 1

@@ -49,6 +49,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 def _ensure_sqlite_folder(database_url: str) -> None:
     path = database_url.removeprefix("sqlite://").split("?", 1)[0]
     if path and path != ":memory:":
+        if Path(path).is_dir():
+            raise ValueError(
+                f"{path} is a folder; give a SQLite file path such as {path}/digest.sqlite3"
+            )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 

@@ -42,7 +42,7 @@ class ReplayOptions:
 
 @dataclass(slots=True)
 class ReplayResult:
-    """What a replay produced: the demo digests and how the posts went."""
+    """The outcome of a replay: the demo digests and the fallback counts."""
 
     digests: dict[str, list[str]] = field(default_factory=dict)
     posts_read: int = 0
@@ -66,7 +66,7 @@ async def replay(settings: Settings, options: ReplayOptions) -> ReplayResult:
     readers, subscribed = await _subscribe_demo_readers(channels, tones)
     if subscribed and await _done_posts([channel for channel, _ in channels]):
         # Binding old posts to a new subscriber would also bind them to every other reader's
-        # new open digest, so a replay leaves them alone and says so.
+        # new open digest, so a replay leaves them alone and logs a warning.
         log.warning(
             "a demo reader subscribed to channels whose posts were digested before; those "
             "posts are not in the new digest. Replay into a fresh --database to see them."

@@ -101,8 +101,9 @@ class Digester:
         bound = await bind_post_summaries(channel_id, post.id, now) if targets else 0
         await Post.filter(id=post.id).update(state=PostState.DONE, last_error=None, updated_at=now)
         log.info(
-            "post processed post_id=%d tones=%d rewritten=%d bound=%d ms=%.0f",
-            post.id, len(targets), len(rewrites), bound, (time.perf_counter() - started) * 1000,
+            "post processed post_id=%d tones=%d new_summaries=%d rewritten=%d bound=%d ms=%.0f",
+            post.id, len(targets), len(rewrites), _count_rewritten(rewrites), bound,
+            (time.perf_counter() - started) * 1000,
         )  # fmt: skip
 
     async def _rewrite_missing(self, post: Post, targets: list[ToneTarget]) -> dict[int, Rewrite]:
@@ -145,6 +146,11 @@ class Digester:
             post_id, attempts, delay_s, error,
         )  # fmt: skip
         return delay_s
+
+
+def _count_rewritten(rewrites: dict[int, Rewrite]) -> int:
+    """Return how many of the new summaries the model wrote, fallbacks and "as is" aside."""
+    return sum(not rewrite.is_original for rewrite in rewrites.values())
 
 
 def _describe(exc: BaseException) -> str:

@@ -207,3 +207,18 @@ async def test_edit_replaces_key_from_environment(
     assert code == 0
     assert (await ChatGPTAccount.get(name="team")).api_key == "sk-cli-rotated-key-87654321"
     assert "sk-cli-rotated-key-87654321" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 65])
+async def test_add_rejects_invalid_name(
+    database: str, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-valid-name-test-0001")
+    parser = argparse.ArgumentParser()
+    accounts_cli.register(parser.add_subparsers(dest="command"))
+
+    args = parser.parse_args(["accounts", "add", name])
+
+    with pytest.raises(accounts_cli.CommandError, match="name"):
+        await accounts_cli._add(args)
+    assert await ChatGPTAccount.all().count() == 0
