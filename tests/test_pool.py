@@ -256,6 +256,24 @@ async def test_all_failing_ends_within_deadline(database: str, llm: LLMStandin) 
     assert all(status.consecutive_failures == 0 for status in statuses)
 
 
+async def test_open_breaker_fails_waiters_fast(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "dead", script=["server_error"] * 100)
+
+    async with open_pool() as pool:
+        for _ in range(5):
+            with pytest.raises(PoolExhausted):
+                await pool.complete(chat(deadline_s=60.0, max_attempts=1))
+        started = time.monotonic()
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(deadline_s=60.0))
+        elapsed = time.monotonic() - started
+        statuses = pool.snapshot()
+
+    assert statuses[0].breaker_open
+    assert elapsed < 1.0
+    assert "circuit breaker" in str(caught.value)
+
+
 async def test_account_timeout_counts_as_failure(database: str, llm: LLMStandin) -> None:
     for name in ("first", "second"):
         await add_account(llm, name, script=["hang"] * 10)
