@@ -16,7 +16,7 @@ from pathlib import Path
 from tortoise.exceptions import BaseORMException
 
 from digester import accounts_cli, db
-from digester.replay import ReplayError, ReplayOptions, ReplayResult, replay
+from digester.replay import ReplayError, ReplayOptions, ReplayResult, ReplayStopped, replay
 from digester.settings import Settings, SettingsError, load_settings
 from digester.sources import UnknownSourceError
 from digester.tones import seed_builtin_tones
@@ -152,6 +152,9 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     except (ReplayError, UnknownSourceError, ValueError) as exc:
         sys.stderr.write(f"replay failed: {exc}\n")
         return 1
+    except ReplayStopped as exc:
+        sys.stderr.write(f"replay {exc}\n")
+        return 143
     if args.json:
         sys.stdout.write(json.dumps(result.messages, ensure_ascii=False) + "\n")
     else:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from digester.digests import render_open_digest
 from digester.drafts import SourcePosts
@@ -55,6 +58,10 @@ class ReplayResult:
 
 class ReplayError(Exception):
     """A replay cannot start: an unknown tone or an unreadable source."""
+
+
+class ReplayStopped(Exception):
+    """A signal stopped the replay before every post was digested."""
 
 
 async def replay(settings: Settings, options: ReplayOptions) -> ReplayResult:
@@ -152,6 +159,11 @@ def _rewriter(pool: AccountPool, settings: Settings) -> Rewriter:
 
 
 async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
+    """Run the worker until the queue is empty, or until SIGTERM asks it to stop.
+
+    On SIGTERM the consumers finish the posts they hold and take no new ones; the posts left
+    stay pending in the database and are queued again by the next run.
+    """
     queue = InProcessQueue()
     config = WorkerConfig(
         consumers=settings.digester_workers, max_attempts=settings.post_max_attempts
@@ -159,8 +171,25 @@ async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
     digester = Digester(queue, rewriter, config)
     await digester.requeue_unfinished()
     runner = asyncio.create_task(digester.run(), name="digester")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        await queue.join()
+        await _first_of(queue.join(), stop.wait())
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)
         await queue.close()
         await runner
+    if stop.is_set():
+        raise ReplayStopped("stopped by SIGTERM; unfinished posts resume on the next run")
+
+
+async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:
+    """Wait until the first of the coroutines finishes, then cancel and await the others."""
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -77,3 +77,27 @@ async def test_sigkill_mid_replay_loses_nothing(database: str) -> None:
         assert await DigestItem.all().count() == POSTS * len(TONES)
         assert 0 <= lost <= CONSUMERS * len(TONES)
         assert len(llm.requests()) <= expected_calls + lost
+
+
+async def test_sigterm_finishes_posts_in_flight(database: str) -> None:
+    async with LLMStandin() as llm:
+        llm.add_key(KEY, latency_s=0.2)
+        first = await _start_replay(database, llm)
+        await _wait_for_requests(llm, POSTS * len(TONES) // 3, timeout_s=60)
+        first.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(first.communicate(), timeout=30)
+        done = await Post.filter(state=PostState.DONE).count()
+        summaries = await Summary.all().count()
+
+        second = await _start_replay(database, llm)
+        _, second_stderr = await asyncio.wait_for(second.communicate(), timeout=120)
+
+        assert first.returncode == 143, stderr.decode()
+        assert "SIGTERM" in stderr.decode()
+        assert 0 < done < POSTS
+        assert summaries == done * len(TONES)
+        assert await Post.filter(state=PostState.FAILED).count() == 0
+        assert second.returncode == 0, second_stderr.decode()
+        assert await Post.filter(state=PostState.DONE).count() == POSTS
+        assert await Summary.all().count() == POSTS * len(TONES)
+        assert len(llm.requests()) == POSTS * len(TONES)
