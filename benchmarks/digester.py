@@ -29,7 +29,7 @@ from tortoise import Tortoise, connections
 from digester import db
 from digester.drafts import PostDraft
 from digester.ingest import store_drafts, upsert_channel
-from digester.models import Channel, ChatGPTAccount, Post, Subscription, Tone
+from digester.models import Channel, ChatGPTAccount, Post, Subscription, Summary, Tone
 from digester.pool import AccountPool
 from digester.queue import InProcessQueue
 from digester.rewriter import Rewriter
@@ -167,8 +167,6 @@ async def expected_model_calls() -> int:
 
 
 async def _summaries_by_model() -> int:
-    from digester.models import Summary
-
     return await Summary.filter(is_original=False).count()
 
 

@@ -94,7 +94,7 @@ async def close_database() -> None:
 async def make_migration(database_url: str, name: str) -> str:
     """Write a migration for the model changes since the last one of this dialect.
 
-    The first call writes the initial migration without touching the database; later calls
+    The first call writes the initial migration without touching the database. Later calls
     compare the models with the state recorded by the last applied migration, so the
     database at ``database_url`` must be migrated to the newest version first.
     Returns the new file name, or an empty string when nothing changed.

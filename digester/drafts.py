@@ -14,7 +14,7 @@ class PostDraft:
     empty for a post without text (a photo without caption, a poll, a sticker).
     ``media`` lists the kinds of attachment in source order, from ``MEDIA_KINDS``.
     ``description`` is a short plain-text note for what has no rewritable text: the poll
-    question, a file name; it is empty when the text says everything.
+    question, a file name; it is empty when the text covers everything.
     """
 
     channel_username: str | None

@@ -11,10 +11,9 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from tortoise import connections
-
 from digester.drafts import PostDraft
 from digester.models import Channel, Post, PostState, normalize_username
+from digester.queries import fetch_rows
 
 log = logging.getLogger(__name__)
 
@@ -115,22 +114,19 @@ def _post_from_draft(channel: Channel, draft: PostDraft) -> Post:
 async def get_or_create_post(channel: Channel, draft: PostDraft) -> tuple[Post, bool]:
     """Store one post unless it exists; return the row and whether this call created it."""
     row = _post_from_draft(channel, draft)
-    connection = connections.get("default")
     sql = (
         "INSERT INTO post (channel_id, message_id, text, link, published_at, edited_at, "
         "album_id, media, description, forwarded_from, state, attempts, created_at, "
         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) "
         "ON CONFLICT (channel_id, message_id) DO NOTHING RETURNING id"
     )
-    if connection.capabilities.dialect == "sqlite":
-        sql = sql.replace("$", "?")
     now = datetime.now(UTC)
     values = [
         channel.id, row.message_id, row.text, row.link, row.published_at, row.edited_at,
         row.album_id, row.media, row.description, row.forwarded_from, PostState.PENDING.value,
         now,
     ]  # fmt: skip
-    inserted = await connection.execute_query_dict(sql, values)
+    inserted = await fetch_rows(sql, values)
     post = await Post.get(channel_id=channel.id, message_id=draft.message_id)
     return post, bool(inserted)
 

@@ -1,6 +1,6 @@
 """Set-based queries of the digester, with a fixed number of statements per post.
 
-The number of statements never depends on how many readers subscribe to a channel: open
+The number of statements does not depend on how many readers subscribe to a channel. Open
 digests are created and summaries are bound with ``INSERT … SELECT`` statements that the
 database runs over all subscriptions at once, so no subscriber row is loaded into Python.
 """
@@ -52,7 +52,8 @@ async def _execute(sql: str, values: list[Any]) -> int:
     return int(rows[0]["n"])
 
 
-async def _fetch(sql: str, values: list[Any]) -> list[dict[str, Any]]:
+async def fetch_rows(sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    """Run one statement with ``$1``-style parameters and return its rows as dicts."""
     connection = _connection()
     return await connection.execute_query_dict(_placeholders(connection, sql), values)
 
@@ -71,7 +72,7 @@ ORDER BY t.id
 
 async def tones_for_channel(channel_id: int) -> list[ToneTarget]:
     """Return the distinct tones of a channel's active subscriptions by active readers."""
-    rows = await _fetch(_TONES_SQL, [channel_id, True])
+    rows = await fetch_rows(_TONES_SQL, [channel_id, True])
     return [
         ToneTarget(
             tone_id=int(row["tone_id"]),

@@ -1,7 +1,7 @@
 """The queue of post ids between the parsers and the digester.
 
-The Post row is the durable record of work; the queue only carries ids, so losing the queue
-loses nothing: at start-up every post that is not done is queued again. A broker-backed
+The Post row is the durable record of work and the queue only carries ids, so losing the
+queue loses nothing. At start-up every post that is not done is queued again. A broker-backed
 queue fits behind the same ``PostQueue`` protocol.
 """
 

@@ -1,7 +1,7 @@
 """Replaying saved channel posts through the whole digester, as ``make demo`` does.
 
-The posts of each source are stored, one demo reader per tone is subscribed to every
-channel, the digester runs until the queue is empty, and the demo readers' open digests are
+The posts of each source are stored and one demo reader per tone is subscribed to every
+channel. The digester runs until the queue is empty. The demo readers' open digests are then
 rendered as the Telegram HTML messages the bot would send. Replaying the same sources again
 changes nothing and makes no model call.
 """
@@ -159,9 +159,9 @@ def _rewriter(pool: AccountPool, settings: Settings) -> Rewriter:
 
 
 async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
-    """Run the worker until the queue is empty, or until SIGTERM asks it to stop.
+    """Run the worker until the queue is empty, or until SIGTERM arrives.
 
-    On SIGTERM the consumers finish the posts they hold and take no new ones; the posts left
+    On SIGTERM the consumers finish the posts they hold and take no new ones. The posts left
     stay pending in the database and are queued again by the next run.
     """
     queue = InProcessQueue()

@@ -2,7 +2,7 @@
 
 The model is asked for Telegram HTML limited to b, i, u, s, a and code, and its reply is
 sanitised to what Telegram accepts whatever it contains. A result that fails validation is
-retried on another account by the pool; when no account can deliver, the tone's version is
+retried on another account by the pool. When no account can deliver, the tone's version is
 the original text, marked as such, so the reader still gets the post.
 """
 

@@ -1,9 +1,9 @@
 """The digester worker: takes post ids from the queue and turns each post into summaries
 bound to every subscriber's open digest.
 
-Per post it sends a fixed number of statements whatever the number of subscribers: load the
-post, create missing open digests, read the channel's distinct tones, read the summaries
-already stored, insert the new ones, bind them, mark the post done. Tones of one post are
+Per post it sends a fixed number of statements whatever the number of subscribers. It loads
+the post, creates missing open digests, reads the channel's distinct tones and the summaries
+already stored, inserts the new ones, binds them and marks the post done. Tones of one post are
 rewritten concurrently; the account pool bounds the concurrency of model calls.
 """
 

@@ -10,7 +10,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -19,7 +18,6 @@ from tortoise import Tortoise, connections
 from digester import db
 from digester.tones import seed_builtin_tones
 
-DATA_DIR = Path(__file__).parent / "data"
 TEST_DATABASE = os.environ.get("TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 

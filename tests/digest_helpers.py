@@ -11,6 +11,7 @@ from digester.replay import ReplayOptions, ReplayResult, replay
 from digester.settings import Settings, load_settings
 from tests.standins.llm import LLMStandin
 
+REPOSITORY = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(__file__).parent / "data"
 HABR = DATA_DIR / "channel_exports" / "habr.json"
 NAKED_SCIENCE = DATA_DIR / "channel_exports" / "naked_science.json"

@@ -1,4 +1,4 @@
-"""Exit 0 when a PostgreSQL server answers at the URL given as the only argument."""
+"""Exit 0 when a PostgreSQL server accepts a connection at the URL given as the only argument."""
 
 import asyncio
 import sys

@@ -12,8 +12,6 @@ import pytest
 
 from tests.digest_helpers import HABR, message_problems
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-
 
 def _digester(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}

@@ -8,13 +8,11 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 from digester.models import DigestItem, Post, PostState, Summary
-from tests.digest_helpers import HABR, message_problems
+from tests.digest_helpers import HABR, REPOSITORY, message_problems
 from tests.standins.llm import LLMStandin
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 POSTS = 40
 TONES = ("brief", "ironic")
 CONSUMERS = 4

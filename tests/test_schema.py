@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_DATABASE, _postgres_server_url, _run_admin_sql
-
-REPOSITORY = Path(__file__).resolve().parent.parent
+from tests.digest_helpers import REPOSITORY
 
 
 def _run_python(*args: str) -> str:
