@@ -243,6 +243,10 @@ def summarize(
         "baseline_rps": round(baseline_rps, 2),
         "speedup": round(throughput / baseline_rps, 1),
     }
+    if args.fault_rate:
+        # With a fault rate p, every completed request takes 1 / (1 - p) attempts on average.
+        result["fault_share"] = round(statuses.get(500, 0) / max(1, responses), 4)
+        result["attempts_floor"] = round(1 / (1 - min(args.fault_rate, 0.99)), 4)
     if args.rpm:
         result["rate_limited_fraction"] = round(statuses.get(429, 0) / max(1, responses), 4)
     return result

@@ -7,6 +7,7 @@ the test database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -395,6 +396,55 @@ async def test_failed_probe_doubles_backoff(database: str, llm: LLMStandin) -> N
     assert status.consecutive_failures == 3
     assert stored.state is AccountState.COOLING
     assert stored.consecutive_failures == 3
+
+
+async def test_failure_rate_opens_breaker(database: str, llm: LLMStandin) -> None:
+    # Every other answer fails: never two failures in a row, but half of them in the window.
+    clock = ManualClock()
+    flaky = await add_account(llm, "flaky", script=["server_error", "ok"] * 20)
+    policy = PoolPolicy(
+        failure_threshold=3, failure_window=8, failure_window_min=6, breaker_base_s=10.0
+    )
+    alerts: list[AdminAlert] = []
+
+    async with open_pool(clock=clock, policy=policy) as pool:
+        pool.subscribe(alerts.append)
+        outcomes = []
+        for _ in range(7):
+            try:
+                await pool.complete(chat(max_attempts=1))
+                outcomes.append("ok")
+            except PoolExhausted:
+                outcomes.append("failed")
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(max_attempts=1, deadline_s=5.0))
+        [status] = pool.snapshot()
+    stored = await ChatGPTAccount.get(id=flaky.id)
+
+    assert outcomes == ["failed", "ok"] * 3 + ["failed"]
+    assert len(llm.requests(flaky.api_key)) == 7
+    assert "circuit breaker open" in str(caught.value)
+    assert status.breaker_open
+    assert 10 <= status.cooldown_s <= 11
+    assert [alert.kind for alert in alerts] == [AlertKind.BREAKER_OPEN]
+    assert "4 of the last 7 requests failed" in alerts[0].message
+    assert stored.state is AccountState.COOLING
+    assert stored.consecutive_failures == 3
+
+
+async def test_scattered_failures_keep_breaker_closed(database: str, llm: LLMStandin) -> None:
+    flaky = await add_account(llm, "flaky", script=["server_error", "ok", "ok"] * 10)
+    policy = PoolPolicy(failure_threshold=3, failure_window=8, failure_window_min=6)
+
+    async with open_pool(policy=policy) as pool:
+        for _ in range(30):
+            with contextlib.suppress(PoolExhausted):
+                await pool.complete(chat(max_attempts=1))
+        [status] = pool.snapshot()
+
+    assert len(llm.requests(flaky.api_key)) == 30
+    assert not status.breaker_open
+    assert status.state is AccountState.ACTIVE
 
 
 async def test_ratelimit_headers_steer_buckets(database: str, llm: LLMStandin) -> None:

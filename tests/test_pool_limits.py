@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import math
+import time
 
 import pytest
 
@@ -107,6 +109,40 @@ def test_headers_prefer_retry_after_ms() -> None:
 
     assert limits.retry_after_s == 1.5
     assert RateLimitHeaders.parse({}).cooldown_s() is None
+
+
+def test_retry_after_date_uses_date_header() -> None:
+    headers = {
+        "retry-after": "Fri, 04 Dec 2026 17:30:45 GMT",
+        "date": "Fri, 04 Dec 2026 17:30:00 GMT",
+    }
+
+    assert RateLimitHeaders.parse(headers).retry_after_s == 45
+
+
+def test_retry_after_date_uses_local_clock() -> None:
+    retry_at = email.utils.formatdate(time.time() + 30, usegmt=True)
+
+    delay = RateLimitHeaders.parse({"retry-after": retry_at}).retry_after_s
+
+    assert delay is not None
+    assert 28 <= delay <= 30
+
+
+def test_retry_after_past_date_is_zero() -> None:
+    headers = {
+        "retry-after": "Fri, 04 Dec 2026 17:29:00 GMT",
+        "date": "Fri, 04 Dec 2026 17:30:00 GMT",
+    }
+
+    assert RateLimitHeaders.parse(headers).retry_after_s == 0
+
+
+@pytest.mark.parametrize("value", ["soon", "Fri, 99 Foo 2026", "04 Dec 2026 17:29"])
+def test_retry_after_invalid_is_none(value: str) -> None:
+    headers = {"retry-after": value, "date": "Fri, 04 Dec 2026 17:30:00 GMT"}
+
+    assert RateLimitHeaders.parse(headers).retry_after_s is None
 
 
 def test_redact_masks_key() -> None:

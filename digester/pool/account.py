@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, replace
 
 from digester.models import AccountState, mask_secret
@@ -13,6 +14,11 @@ class PoolPolicy:
     """Thresholds and intervals of the pool's reactions, in seconds where timed."""
 
     failure_threshold: int = 3  # consecutive failures that open the circuit breaker
+    # The breaker also opens when at least ``failure_rate`` of the last ``failure_window``
+    # server outcomes failed, once ``failure_window_min`` outcomes are known.
+    failure_window: int = 20
+    failure_window_min: int = 10
+    failure_rate: float = 0.5
     breaker_base_s: float = 5.0  # first breaker cooldown, doubled by every failed probe
     breaker_max_s: float = 300.0
     rate_limit_default_s: float = 2.0  # cooldown after a 429 without Retry-After or reset
@@ -96,6 +102,7 @@ class AccountRuntime:
         self.cooldown_until: float | None = None
         self.state_reason = ""
         self.consecutive_failures = 0
+        self.outcomes = OutcomeWindow(policy.failure_window)
         self.probe_in_flight = False
         self.state_version = 0  # bumped by every state change
         self.saved_version = 0  # the state version last written to the database
@@ -234,6 +241,7 @@ class AccountRuntime:
             return False  # while the breaker is open, only the probe decides
         closes = self.breaker_open()
         self.consecutive_failures = 0
+        self.outcomes.add(failed=False)
         if closes:
             self.set_state(AccountState.ACTIVE, "probe request succeeded", None)
         return closes
@@ -247,15 +255,28 @@ class AccountRuntime:
         if not self.is_usable() or (self.breaker_open() and not lease.is_probe):
             return False
         self.consecutive_failures += 1
-        if not self.is_tripped():
+        self.outcomes.add(failed=True)
+        if self.is_tripped():
+            cause = f"{self.consecutive_failures} failures in a row"
+        elif self._failure_rate_exceeded():
+            cause = f"{self.outcomes.failures} of the last {len(self.outcomes)} requests failed"
+            # The breaker's state is its failure streak, which is what the database keeps.
+            self.consecutive_failures = self.policy.failure_threshold
+        else:
             return False
-        self._open_breaker(reason, now)
+        self._open_breaker(f"circuit open after {cause}: {reason}", now)
         return True
 
-    def _open_breaker(self, reason: str, now: float) -> None:
+    def _failure_rate_exceeded(self) -> bool:
+        window = self.outcomes
+        if len(window) < max(1, self.policy.failure_window_min):
+            return False
+        return window.failures >= self.policy.failure_rate * len(window)
+
+    def _open_breaker(self, text: str, now: float) -> None:
         doublings = self.consecutive_failures - self.policy.failure_threshold
         backoff = min(self.policy.breaker_max_s, self.policy.breaker_base_s * 2.0**doublings)
-        text = f"circuit open after {self.consecutive_failures} failures: {reason}"
+        self.outcomes.clear()  # after the cooldown, the probe and new outcomes decide
         self.cool_down(now + backoff, text)
 
     def cool_down(self, until: float, reason: str) -> None:
@@ -274,6 +295,29 @@ class AccountRuntime:
         if state is AccountState.ACTIVE:
             self.consecutive_failures = 0
         self.state_version += 1
+
+
+class OutcomeWindow:
+    """The last few server outcomes of an account, as a sliding count of failures."""
+
+    __slots__ = ("_outcomes", "failures")
+
+    def __init__(self, size: int) -> None:
+        self._outcomes: deque[bool] = deque(maxlen=max(1, size))
+        self.failures = 0
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def add(self, *, failed: bool) -> None:
+        if len(self._outcomes) == self._outcomes.maxlen:
+            self.failures -= self._outcomes[0]
+        self._outcomes.append(failed)
+        self.failures += failed
+
+    def clear(self) -> None:
+        self._outcomes.clear()
+        self.failures = 0
 
 
 def _share(bucket: TokenBucket) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -171,14 +173,37 @@ class RateLimitHeaders:
 
 
 def _parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Read ``retry-after-ms`` (the openai client reads it too) or ``Retry-After`` seconds."""
+    """Read ``retry-after-ms`` (the openai client reads it too) or ``Retry-After``.
+
+    ``Retry-After`` is either seconds or an HTTP date. A date is measured against the
+    response's own ``Date`` header when there is one, so clock skew between the server
+    and this machine does not matter.
+    """
     milliseconds = headers.get("retry-after-ms")
     if milliseconds is not None:
         try:
             return max(0.0, float(milliseconds) / 1000)
         except ValueError:
             pass
-    seconds = headers.get("retry-after")
-    # NOTE: the HTTP-date form of Retry-After is not parsed, so such a 429 gets the default
-    # cooldown.
-    return parse_duration(seconds) if seconds is not None else None
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = parse_duration(value)
+    if seconds is not None:
+        return seconds
+    retry_at = _parse_http_date(value)
+    if retry_at is None:
+        return None
+    sent_at = _parse_http_date(headers.get("date", "")) or time.time()
+    return max(0.0, retry_at - sent_at)
+
+
+def _parse_http_date(text: str) -> float | None:
+    """Return the POSIX time of an HTTP date such as ``Wed, 21 Oct 2026 07:28:00 GMT``."""
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.timestamp()

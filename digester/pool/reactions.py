@@ -103,12 +103,13 @@ def _cool_down(
 
 
 def _feed_breaker(account: AccountRuntime, lease: Lease, reason: str, now: float) -> Reaction:
+    """Count a server failure; the breaker opens on a failure streak or a high failure rate."""
     was_open = account.breaker_open()
     if not account.record_failure(lease, reason, now):
         return Reaction()
     if was_open:
         return Reaction(True)
-    message = f"circuit breaker opened for {account.cooling_for(now):.0f} s: {reason}"
+    message = f"{account.state_reason}; one probe request in {account.cooling_for(now):.0f} s"
     return Reaction(True, _alert(account, AlertKind.BREAKER_OPEN, message))
 
 
