@@ -161,8 +161,9 @@ def _rewriter(pool: AccountPool, settings: Settings) -> Rewriter:
 async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
     """Run the worker until the queue is empty, or until SIGTERM arrives.
 
-    On SIGTERM the consumers finish the posts they hold and take no new ones. The posts left
-    stay pending in the database and are queued again by the next run.
+    On SIGTERM the consumers take no new posts and get ``shutdown_grace_s`` seconds to finish
+    the ones they hold. A second SIGTERM or the end of that time cancels them. Every post not
+    finished stays pending in the database and is queued again by the next run.
     """
     queue = InProcessQueue()
     config = WorkerConfig(
@@ -172,16 +173,39 @@ async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
     await digester.requeue_unfinished()
     runner = asyncio.create_task(digester.run(), name="digester")
     stop = asyncio.Event()
+    grace_s = settings.shutdown_grace_s
+
+    def on_sigterm() -> None:
+        if not stop.is_set():
+            stop.set()
+            log.warning(
+                "SIGTERM: finishing the posts in flight for up to %.0f s; "
+                "a second SIGTERM stops at once",
+                grace_s,
+            )
+        elif not runner.done():
+            log.warning("second SIGTERM: handing the posts in flight back")
+            runner.cancel()
+
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
         await _first_of(queue.join(), stop.wait())
+        await queue.close()
+        await asyncio.wait({runner}, timeout=grace_s if stop.is_set() else None)
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         await queue.close()
-        await runner
+        if not runner.done():
+            runner.cancel()
+        await asyncio.wait({runner})
+    if not runner.cancelled():
+        runner.result()  # raises what failed the consumers
     if stop.is_set():
-        raise ReplayStopped("stopped by SIGTERM; unfinished posts resume on the next run")
+        handed_back = " and handed back the posts in flight" if runner.cancelled() else ""
+        raise ReplayStopped(
+            f"stopped by SIGTERM{handed_back}; unfinished posts resume on the next run"
+        )
 
 
 async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:

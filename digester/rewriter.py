@@ -93,6 +93,8 @@ class Rewriter:
             return self._fallback(post, tone_code, "no_account")
         except PoolError as exc:
             return self._fallback(post, tone_code, type(exc).__name__, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a fault in the pool must not lose the post
+            return self._fallback(post, tone_code, "error", repr(exc), with_traceback=True)
         return Rewrite(
             text_html=sanitize_html(completion.text),
             is_original=False,
@@ -116,7 +118,14 @@ class Rewriter:
     def _validator(self, post: PostText) -> ValidatorForPost:
         return ValidatorForPost(visible_text(post.text_html), self._max_chars)
 
-    def _fallback(self, post: PostText, tone_code: str, reason: str, detail: str = "") -> Rewrite:
+    def _fallback(
+        self,
+        post: PostText,
+        tone_code: str,
+        reason: str,
+        detail: str = "",
+        with_traceback: bool = False,
+    ) -> Rewrite:
         self.fallbacks[reason] += 1
         if reason == "no_account":
             if not self._warned_no_account:
@@ -125,7 +134,7 @@ class Rewriter:
         else:
             log.warning(
                 "rewrite fell back to the original post_id=%d tone=%s reason=%s detail=%s",
-                post.post_id, tone_code, reason, detail,
+                post.post_id, tone_code, reason, detail, exc_info=with_traceback,
             )  # fmt: skip
         return Rewrite(text_html=post.text_html, is_original=True, fallback_reason=reason)
 

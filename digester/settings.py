@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     digester_workers: int = Field(default=8, ge=1, le=256)
     post_max_attempts: int = Field(default=5, ge=1, le=50)
     summary_max_chars: int = Field(default=1200, ge=100, le=4000)
+    shutdown_grace_s: float = Field(default=30.0, gt=0, le=3600)
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL in the middle of a replay loses nothing when restarted."""
+"""A replay killed or stopped in the middle loses nothing when restarted."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ CONSUMERS = 4
 KEY = "sk-crash-test-0001"
 
 
-def _environment(llm: LLMStandin) -> dict[str, str]:
+def _environment(llm: LLMStandin, extra: dict[str, str]) -> dict[str, str]:
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")
     }
@@ -30,16 +30,19 @@ def _environment(llm: LLMStandin) -> dict[str, str]:
         DIGESTER_WORKERS=str(CONSUMERS),
         LOG_LEVEL="WARNING",
     )
+    environment.update(extra)
     return environment
 
 
-async def _start_replay(database_url: str, llm: LLMStandin) -> asyncio.subprocess.Process:
+async def _start_replay(
+    database_url: str, llm: LLMStandin, **extra: str
+) -> asyncio.subprocess.Process:
     arguments = ["-m", "digester", "replay", str(HABR), "--channel", "habr_com"]
     arguments += ["--latest", str(POSTS), "--database", database_url, "--json"]
     for tone in TONES:
         arguments += ["--tone", tone]
     return await asyncio.create_subprocess_exec(
-        sys.executable, *arguments, cwd=REPOSITORY, env=_environment(llm),
+        sys.executable, *arguments, cwd=REPOSITORY, env=_environment(llm, extra),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
@@ -99,3 +102,45 @@ async def test_sigterm_finishes_posts_in_flight(database: str) -> None:
         assert await Post.filter(state=PostState.DONE).count() == POSTS
         assert await Summary.all().count() == POSTS * len(TONES)
         assert len(llm.requests()) == POSTS * len(TONES)
+
+
+async def test_sigterm_hands_back_hung_posts(database: str) -> None:
+    async with LLMStandin(hang_s=60.0) as llm:
+        llm.add_key(KEY, latency_s=0.05, script=["hang"] * CONSUMERS)
+        first = await _start_replay(database, llm, SHUTDOWN_GRACE_S="1")
+        await _wait_for_requests(llm, CONSUMERS, timeout_s=60)
+        started = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(first.communicate(), timeout=30)
+        elapsed = time.monotonic() - started
+
+        second = await _start_replay(database, llm)
+        _, second_stderr = await asyncio.wait_for(second.communicate(), timeout=120)
+
+        assert first.returncode == 143, stderr.decode()
+        assert "finishing the posts in flight for up to 1 s" in stderr.decode()
+        assert "handed back the posts in flight" in stderr.decode()
+        assert elapsed < 5
+        assert second.returncode == 0, second_stderr.decode()
+        assert await Post.filter(state=PostState.DONE).count() == POSTS
+        assert await Summary.filter(is_original=True).count() == 0
+        assert await DigestItem.all().count() == POSTS * len(TONES)
+
+
+async def test_second_sigterm_stops_at_once(database: str) -> None:
+    async with LLMStandin(hang_s=60.0) as llm:
+        llm.add_key(KEY, latency_s=0.05, script=["hang"] * CONSUMERS)
+        first = await _start_replay(database, llm)
+        await _wait_for_requests(llm, CONSUMERS, timeout_s=60)
+        started = time.monotonic()
+        first.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        first.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(first.communicate(), timeout=30)
+        elapsed = time.monotonic() - started
+
+        assert first.returncode == 143, stderr.decode()
+        assert "second SIGTERM" in stderr.decode()
+        assert elapsed < 5
+        assert await Post.filter(state=PostState.FAILED).count() == 0
+        assert await Summary.filter(is_original=True).count() == 0

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -258,10 +258,12 @@ async def test_all_failing_ends_within_deadline(database: str, llm: LLMStandin) 
 
 
 async def test_open_breaker_fails_waiters_fast(database: str, llm: LLMStandin) -> None:
-    await add_account(llm, "dead", script=["server_error"] * 100)
+    # After the first probe failed, the server counts as down, so requests fail at once.
+    dead = await add_account(llm, "dead", script=["server_error"] * 100)
+    policy = PoolPolicy(failure_threshold=3, breaker_base_s=0.2)
 
-    async with open_pool() as pool:
-        for _ in range(5):
+    async with open_pool(policy=policy) as pool:
+        for _ in range(4):
             with pytest.raises(PoolExhausted):
                 await pool.complete(chat(deadline_s=60.0, max_attempts=1))
         started = time.monotonic()
@@ -270,9 +272,31 @@ async def test_open_breaker_fails_waiters_fast(database: str, llm: LLMStandin) -
         elapsed = time.monotonic() - started
         statuses = pool.snapshot()
 
+    assert len(llm.requests(dead.api_key)) == 4
     assert statuses[0].breaker_open
-    assert elapsed < 1.0
+    assert statuses[0].consecutive_failures == 4
+    assert elapsed < 0.1
     assert "circuit breaker" in str(caught.value)
+
+
+async def test_breaker_blip_loses_no_request(database: str, llm: LLMStandin) -> None:
+    # Three 500s open the breaker; requests wait for its probe and all succeed.
+    only = await add_account(llm, "only", script=["server_error"] * 3)
+    policy = PoolPolicy(failure_threshold=3, breaker_base_s=0.3)
+
+    async with open_pool(policy=policy) as pool:
+        for _ in range(3):
+            with pytest.raises(PoolExhausted):
+                await pool.complete(chat(max_attempts=1))
+        started = time.monotonic()
+        results = await asyncio.gather(*(pool.complete(chat(deadline_s=10.0)) for _ in range(10)))
+        elapsed = time.monotonic() - started
+        [status] = pool.snapshot()
+
+    assert len(results) == 10
+    assert len(llm.requests(only.api_key)) == 13
+    assert 0.25 <= elapsed < 2.0
+    assert not status.breaker_open
 
 
 async def test_account_timeout_counts_as_failure(database: str, llm: LLMStandin) -> None:
@@ -286,10 +310,21 @@ async def test_account_timeout_counts_as_failure(database: str, llm: LLMStandin)
         elapsed = time.monotonic() - started
         statuses = pool.snapshot()
 
-    assert 0.6 <= elapsed < 1.5
+    # The third attempt returns to one of the two accounts, since both were tried.
+    assert 0.9 <= elapsed < 2.0
     assert caught.value.last_reason == "timed out"
-    assert [status.consecutive_failures for status in statuses] == [1, 1]
-    assert [status.failures_total for status in statuses] == [1, 1]
+    assert sorted(status.consecutive_failures for status in statuses) == [1, 2]
+    assert sorted(status.failures_total for status in statuses) == [1, 2]
+
+
+async def test_single_account_retries_server_error(database: str, llm: LLMStandin) -> None:
+    only = await add_account(llm, "only", script=["server_error"])
+
+    async with open_pool() as pool:
+        result = await pool.complete(chat())
+
+    assert result.attempts == 2
+    assert [r.status for r in llm.requests(only.api_key)] == [500, 200]
 
 
 async def test_server_errors_exhaust_attempts(database: str, llm: LLMStandin) -> None:
@@ -375,6 +410,25 @@ async def test_half_open_sends_exactly_one_probe(database: str, llm: LLMStandin)
     assert [alert.kind for alert in alerts] == [AlertKind.BREAKER_OPEN, AlertKind.RESTORED]
 
 
+async def test_restart_waits_for_first_probe(database: str, llm: LLMStandin) -> None:
+    # The breaker was open when the last process stopped, and its cooldown has ended since.
+    columns = {
+        "state": AccountState.COOLING,
+        "state_reason": "circuit open after 3 failures in a row",
+        "cooldown_until": datetime.now(UTC) - timedelta(seconds=1),
+        "consecutive_failures": 3,
+    }
+    only = await add_account(llm, "only", latency_s=0.1, columns=columns)
+
+    async with open_pool() as pool:
+        results = await asyncio.gather(*(pool.complete(chat(deadline_s=10.0)) for _ in range(5)))
+        [status] = pool.snapshot()
+
+    assert len(results) == 5
+    assert len(llm.requests(only.api_key)) == 5
+    assert status.state is AccountState.ACTIVE
+
+
 async def test_failed_probe_doubles_backoff(database: str, llm: LLMStandin) -> None:
     clock = ManualClock()
     flaky = await add_account(llm, "flaky", fault_rate=1.0, columns={"weight": 100.0})
@@ -399,7 +453,7 @@ async def test_failed_probe_doubles_backoff(database: str, llm: LLMStandin) -> N
 
 
 async def test_failure_rate_opens_breaker(database: str, llm: LLMStandin) -> None:
-    # Every other answer fails: never two failures in a row, but half of them in the window.
+    # Every other response fails: never two failures in a row, but half of the window.
     clock = ManualClock()
     flaky = await add_account(llm, "flaky", script=["server_error", "ok"] * 20)
     policy = PoolPolicy(
@@ -423,7 +477,7 @@ async def test_failure_rate_opens_breaker(database: str, llm: LLMStandin) -> Non
 
     assert outcomes == ["failed", "ok"] * 3 + ["failed"]
     assert len(llm.requests(flaky.api_key)) == 7
-    assert "circuit breaker open" in str(caught.value)
+    assert "circuit breaker" in str(caught.value)
     assert status.breaker_open
     assert 10 <= status.cooldown_s <= 11
     assert [alert.kind for alert in alerts] == [AlertKind.BREAKER_OPEN]
@@ -487,12 +541,67 @@ async def test_admin_changes_apply_on_refresh(database: str, llm: LLMStandin) ->
     assert status.max_concurrency == 3
 
 
+async def test_admin_disable_survives_state_change(database: str, llm: LLMStandin) -> None:
+    # The pool's own state change, written after an admin disabled the account, must not
+    # make the account usable again.
+    clock = ManualClock()
+    busy = await add_account(
+        llm, "busy", script=["rate_limited:1", "rate_limited:1"], columns={"weight": 100.0}
+    )
+    await add_account(llm, "spare")
+    policy = PoolPolicy(jitter_fraction=0.0)
+
+    async with open_pool(clock=clock, policy=policy) as pool:
+        await pool.complete(chat())
+        await asyncio.sleep(0.05)  # the cooldown is written
+        await ChatGPTAccount.filter(id=busy.id).update(
+            state=AccountState.DISABLED, state_reason="disabled by an admin"
+        )
+        clock.advance(2)
+        await pool.complete(chat())  # a second 429 changes the pool's state again
+        await asyncio.sleep(0.05)
+        await pool.refresh()
+        results = [await pool.complete(chat()) for _ in range(5)]
+        status = pool.snapshot()[0]
+    stored = await ChatGPTAccount.get(id=busy.id)
+
+    assert [r.status for r in llm.requests(busy.api_key)] == [429, 429]
+    assert stored.state is AccountState.DISABLED
+    assert stored.state_reason == "disabled by an admin"
+    assert status.state is AccountState.DISABLED
+    assert all(result.account_id != busy.id for result in results)
+
+
+async def test_enable_resets_failure_streak(database: str, llm: LLMStandin) -> None:
+    flaky = await add_account(llm, "flaky", script=["server_error"] * 3)
+    policy = PoolPolicy(failure_threshold=3, breaker_base_s=60.0)
+
+    async with open_pool(policy=policy, refresh_interval_s=0.1) as pool:
+        for _ in range(3):
+            with pytest.raises(PoolExhausted):
+                await pool.complete(chat(max_attempts=1))
+        await asyncio.sleep(0.05)  # the open breaker is written
+        await pool.start()  # the usage of those failures is written on its first round
+        await ChatGPTAccount.filter(id=flaky.id).update(
+            state=AccountState.ACTIVE, cooldown_until=None, state_reason="", consecutive_failures=0
+        )
+        await asyncio.sleep(0.3)
+        status = pool.snapshot()[0]
+        result = await pool.complete(chat())
+    stored = await ChatGPTAccount.get(id=flaky.id)
+
+    assert status.state is AccountState.ACTIVE
+    assert status.consecutive_failures == 0
+    assert result.account_id == flaky.id
+    assert stored.consecutive_failures == 0
+
+
 async def test_usage_counters_written(database: str, llm: LLMStandin) -> None:
     account = await add_account(llm, "counted", script=["server_error"])
 
     async with open_pool() as pool:
         with pytest.raises(PoolExhausted):
-            await pool.complete(chat())
+            await pool.complete(chat(max_attempts=1))
         results = [await pool.complete(chat()) for _ in range(3)]
     stored = await ChatGPTAccount.get(id=account.id)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import email.utils
 import math
+import random
 import time
 
 import pytest
 
+from digester.pool.account import AccountConfig, AccountRuntime, PoolPolicy
 from digester.pool.classify import FailureKind, redact
 from digester.pool.limits import RateLimitHeaders, TokenBucket, parse_duration
+from digester.pool.selection import choose
 
 
 @pytest.mark.parametrize(
@@ -174,3 +177,31 @@ def test_status_sorted_into_kind(status: int, code: str | None, kind: FailureKin
     from digester.pool.classify import _kind_of_status
 
     assert _kind_of_status(status, code) is kind
+
+
+@pytest.mark.parametrize(
+    "weights", [(math.inf, 1.0), (1e308, 1e308), (math.nan, 2.0), (-5.0, 0.0)]
+)
+def test_choose_survives_odd_weights(weights: tuple[float, float]) -> None:
+    accounts = [
+        AccountRuntime(number, _config(f"a{number}", weight), PoolPolicy(), now=0.0)
+        for number, weight in enumerate(weights)
+    ]
+    rng = random.Random(1)
+
+    chosen = [choose(accounts, 10, (), 0.0, rng) for _ in range(200)]
+
+    assert all(account is not None for account in chosen)
+
+
+def _config(name: str, weight: float) -> AccountConfig:
+    return AccountConfig(
+        name=name,
+        api_key="sk-test-0000000000",
+        base_url="http://127.0.0.1:9/v1",
+        model="m",
+        weight=weight,
+        requests_per_minute=0,
+        tokens_per_minute=0,
+        max_concurrency=4,
+    )

@@ -17,6 +17,7 @@ from digester.pool import (
     ENV_ACCOUNT_NAME,
     AdminAlert,
     PoolError,
+    PoolExhausted,
     PoolPolicy,
     ensure_env_account,
 )
@@ -112,18 +113,32 @@ async def test_waiters_served_in_arrival_order(database: str, llm: LLMStandin) -
 
 
 async def test_waiter_woken_when_cooldown_ends(database: str, llm: LLMStandin) -> None:
-    await add_account(llm, "limited", script=["rate_limited:1"])
+    # With one account, a rate-limited request waits out the cooldown on the same account.
+    account = await add_account(llm, "limited", script=["rate_limited:1"])
     policy = PoolPolicy(jitter_fraction=0.0)
 
     async with open_pool(policy=policy) as pool:
-        with pytest.raises(PoolError):
-            await pool.complete(chat())
         started = time.monotonic()
         result = await pool.complete(chat(deadline_s=3.0))
         elapsed = time.monotonic() - started
 
     assert result.text
+    assert result.attempts == 2
     assert 0.9 <= elapsed <= 2.0
+    assert [r.status for r in llm.requests(account.api_key)] == [429, 200]
+
+
+async def test_rate_limit_cooldown_past_deadline(database: str, llm: LLMStandin) -> None:
+    await add_account(llm, "limited", script=["rate_limited:30"])
+
+    async with open_pool() as pool:
+        started = time.monotonic()
+        with pytest.raises(PoolExhausted) as caught:
+            await pool.complete(chat(deadline_s=5.0))
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.0
+    assert "cools down for longer" in str(caught.value)
 
 
 async def test_waiting_request_fails_when_accounts_disabled(

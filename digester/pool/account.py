@@ -130,6 +130,10 @@ class AccountRuntime:
     def is_tripped(self) -> bool:
         return self.consecutive_failures >= self.policy.failure_threshold
 
+    def failed_probes(self) -> int:
+        """Return how many probes failed since the breaker opened; each doubles its cooldown."""
+        return max(0, self.consecutive_failures - self.policy.failure_threshold)
+
     def cooling_for(self, now: float) -> float:
         """Return the seconds left of the cooldown, 0 when there is none."""
         if self.cooldown_until is None:
@@ -274,7 +278,7 @@ class AccountRuntime:
         return window.failures >= self.policy.failure_rate * len(window)
 
     def _open_breaker(self, text: str, now: float) -> None:
-        doublings = self.consecutive_failures - self.policy.failure_threshold
+        doublings = self.failed_probes()
         backoff = min(self.policy.breaker_max_s, self.policy.breaker_base_s * 2.0**doublings)
         self.outcomes.clear()  # after the cooldown, the probe and new outcomes decide
         self.cool_down(now + backoff, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from dataclasses import dataclass
 
 from digester.pool import reactions
 from digester.pool.account import AccountRuntime, Lease
@@ -17,6 +18,14 @@ from digester.pool.registry import AccountRegistry
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptFailed:
+    """The reason an attempt failed, and whether the account may serve the request again."""
+
+    reason: str
+    bars_account: bool = False  # its output was invalid, so it is not asked again
+
+
 async def run_attempt(
     registry: AccountRegistry,
     lease: Lease,
@@ -25,8 +34,8 @@ async def run_attempt(
     attempt: int,
     validate: Validator | None,
     rng: random.Random,
-) -> Completion | str:
-    """Send the request on a leased account, and return the completion or the failure reason.
+) -> Completion | AttemptFailed:
+    """Send the request on a leased account, and return the completion or why it failed.
 
     Everything after the response arrives runs without awaiting, so the account's new state
     is in place before its capacity is handed to another request. The lease is released
@@ -69,7 +78,7 @@ async def _send(
 
 def _handle_failure(
     registry: AccountRegistry, lease: Lease, failure: Failure, rng: random.Random
-) -> str:
+) -> AttemptFailed:
     account = lease.account
     log.warning(
         "chat attempt failed account=%d name=%s kind=%s reason=%s",
@@ -82,7 +91,7 @@ def _handle_failure(
     registry.apply(account, reactions.react_to_failure(account, lease, failure, now, rng))
     if failure.kind is FailureKind.REJECTED:
         raise RequestRejected(failure.reason)
-    return failure.reason
+    return AttemptFailed(failure.reason)
 
 
 def _handle_result(
@@ -91,7 +100,7 @@ def _handle_result(
     result: ChatResult,
     attempt: int,
     validate: Validator | None,
-) -> Completion | str:
+) -> Completion | AttemptFailed:
     account = lease.account
     reactions.follow_limits(account, result.limits, registry.clock.monotonic())
     account.count_tokens(result.prompt_tokens or 0, result.completion_tokens or 0)
@@ -112,7 +121,7 @@ def _handle_result(
         return completion
     account.count_invalid_output()
     log.warning("invalid output account=%d name=%s reason=%s", account.id, account.name, problem)
-    return f"invalid output: {problem}"
+    return AttemptFailed(f"invalid output: {problem}", bars_account=True)
 
 
 def _release(

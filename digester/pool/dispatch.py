@@ -67,6 +67,12 @@ class Dispatcher:
         self.select_count += 1
         return lease
 
+    def any_untried(self, tried: Collection[int], cost: int) -> bool:
+        """Tell whether a usable account outside ``tried`` could take a request of ``cost``."""
+        return any(
+            a.id not in tried and a.is_usable() and a.fits(cost) for a in self._accounts.values()
+        )
+
     def hopeless(
         self, cost: int, excluded: Collection[int], last_reason: str, remaining_s: float
     ) -> PoolError | None:
@@ -95,8 +101,8 @@ class Dispatcher:
         if all(_unavailable(a, now, remaining_s) for a in untried):
             # Waiting would only burn the caller's deadline: no account can take it in time.
             return PoolExhausted(
-                f"every usable account has its circuit breaker open or cools down for longer "
-                f"than the {remaining_s:.1f} s left",
+                "every account left for this request failed its circuit breaker probe or "
+                f"cools down for longer than the {remaining_s:.1f} s left",
                 last_reason,
             )
         return None
@@ -220,9 +226,10 @@ class Dispatcher:
 def _unavailable(account: AccountRuntime, now: float, remaining_s: float) -> bool:
     """Tell whether an account cannot start a request within ``remaining_s`` seconds.
 
-    An account whose circuit breaker is open takes only its single probe request once its
-    cooldown ends, so waiting requests would queue behind a server that keeps failing.
+    Requests wait for the first probe of an open circuit breaker, so a short outage costs
+    no rewrite. Once a probe has failed, the server counts as down until the next probe,
+    and waiting requests would only queue behind it.
     """
-    if account.breaker_open() and (account.cooling_for(now) > 0 or account.probe_in_flight):
+    if account.breaker_open() and account.failed_probes() > 0 and account.cooling_for(now) > 0:
         return True
     return account.cooling_for(now) >= remaining_s

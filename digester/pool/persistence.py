@@ -56,6 +56,7 @@ def adopt_state(account: AccountRuntime, row: ChatGPTAccount, clock: Clock) -> b
     account.state_reason = row.state_reason
     account.cooldown_until = cooldown
     account.consecutive_failures = row.consecutive_failures
+    account.outcomes.clear()  # outcomes from before an admin's change no longer count
     return True
 
 
@@ -123,27 +124,43 @@ async def load_rows() -> list[ChatGPTAccount]:
 
 
 async def save_state(account: AccountRuntime, clock: Clock) -> None:
-    """Write the account's state columns as they are now."""
+    """Write the account's state columns as they are now.
+
+    A row that an admin disabled keeps its state: only an admin enables an account, so the
+    pool's own change would undo the admin's. The next refresh takes the stored state.
+    """
     version = account.state_version
     cooldown = account.cooldown_until
-    await ChatGPTAccount.filter(id=account.id).update(
+    rows = ChatGPTAccount.filter(id=account.id)
+    if account.state is not AccountState.DISABLED:
+        rows = rows.exclude(state=AccountState.DISABLED)
+    updated = await rows.update(
         state=account.state,
         cooldown_until=to_wall(clock, cooldown) if cooldown is not None else None,
         state_reason=account.state_reason,
         consecutive_failures=account.consecutive_failures,
     )
+    if not updated:
+        log.info(
+            "account state not written, the row is disabled or removed account=%d state=%s",
+            account.id,
+            account.state,
+        )
     account.saved_version = max(account.saved_version, version)
 
 
 async def add_usage(account: AccountRuntime, usage: Usage, clock: Clock) -> None:
-    """Add usage counters to the account's row, and write the breaker's failure count as is."""
+    """Add usage counters to the account's row.
+
+    The failure streak is written with state changes only, so that these writes never undo
+    an admin's reset of it.
+    """
     values: dict[str, object] = {
         "requests_total": F("requests_total") + usage.requests,
         "failures_total": F("failures_total") + usage.failures,
         "invalid_outputs_total": F("invalid_outputs_total") + usage.invalid_outputs,
         "prompt_tokens_total": F("prompt_tokens_total") + usage.prompt_tokens,
         "completion_tokens_total": F("completion_tokens_total") + usage.completion_tokens,
-        "consecutive_failures": account.consecutive_failures,
     }
     if usage.last_used is not None:
         values["last_used_at"] = to_wall(clock, usage.last_used)

@@ -87,6 +87,7 @@ class AccountPool:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._dispatcher.fail_all(PoolError("the account pool is closed"))
+        self._settle_accounts()  # a cooldown that ended is not stored as still running
         await self._registry.writer.close()
         await self._registry.flush_usage()
         await self._registry.close_clients()
@@ -121,7 +122,11 @@ class AccountPool:
     async def complete(
         self, request: ChatRequest, validate: Validator | None = None
     ) -> Completion:
-        """Run a chat request on up to ``max_attempts`` distinct accounts within its deadline.
+        """Run a chat request in up to ``max_attempts`` attempts within its deadline.
+
+        Each retry goes to an account the request has not tried yet. When every usable
+        account has been tried, a retry may return to one, except to an account whose
+        output was invalid, so a pool of one account still retries a server error.
 
         Raises NoUsableAccount at once when no account can serve, RequestRejected when the
         server rejects the request itself, and PoolExhausted when attempts or time run out.
@@ -133,16 +138,20 @@ class AccountPool:
         deadline = asyncio.get_running_loop().time() + request.deadline_s
         cost, prompt = request_cost(request)
         tried: set[int] = set()
+        barred: set[int] = set()
         last_reason = ""
         for attempt in range(1, request.max_attempts + 1):
-            lease = await self._dispatcher.acquire(cost, prompt, tried, deadline, last_reason)
-            tried.add(lease.account.id)
+            excluded = tried if self._dispatcher.any_untried(tried, cost) else barred
+            lease = await self._dispatcher.acquire(cost, prompt, excluded, deadline, last_reason)
             result = await run_attempt(
                 self._registry, lease, request, deadline, attempt, validate, self._rng
             )
             if isinstance(result, Completion):
                 return result
-            last_reason = result
+            tried.add(lease.account.id)
+            if result.bars_account:
+                barred.add(lease.account.id)
+            last_reason = result.reason
         raise PoolExhausted(f"all {request.max_attempts} attempts failed", last_reason)
 
     async def _refresh_forever(self) -> None:

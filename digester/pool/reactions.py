@@ -109,7 +109,7 @@ def _feed_breaker(account: AccountRuntime, lease: Lease, reason: str, now: float
         return Reaction()
     if was_open:
         return Reaction(True)
-    message = f"{account.state_reason}; one probe request in {account.cooling_for(now):.0f} s"
+    message = f"one probe request in {account.cooling_for(now):.0f} s; {account.state_reason}"
     return Reaction(True, _alert(account, AlertKind.BREAKER_OPEN, message))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Collection, Iterable
 
@@ -9,6 +10,7 @@ from digester.pool.account import AccountRuntime
 from digester.pool.api import ChatRequest
 
 _MIN_WEIGHT = 1e-3  # a weight of 0 or less still lets an account serve, rarely
+_MAX_WEIGHT = 1e6  # keeps the sum of weights finite
 
 
 def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
@@ -37,9 +39,17 @@ def choose(
     candidates = [a for a in accounts if a.id not in excluded and a.admits(cost, now)]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
-    weights = [max(a.config.weight, _MIN_WEIGHT) for a in candidates]
+    weights = [_weight_of(a) for a in candidates]
     first, second = rng.choices(candidates, weights=weights, k=2)
     return first if first.spare() >= second.spare() else second
+
+
+def _weight_of(account: AccountRuntime) -> float:
+    """Return the account's weight within the bounds; a weight that is not a number counts as 1."""
+    weight = account.config.weight
+    if math.isnan(weight):
+        return 1.0
+    return min(max(weight, _MIN_WEIGHT), _MAX_WEIGHT)
 
 
 def seconds_until_any_admits(
