@@ -122,10 +122,14 @@ async def test_waiter_woken_when_cooldown_ends(database: str, llm: LLMStandin) -
         result = await pool.complete(chat(deadline_s=3.0))
         elapsed = time.monotonic() - started
 
+    stored = await ChatGPTAccount.get(id=account.id)
+
     assert result.text
     assert result.attempts == 2
     assert 0.9 <= elapsed <= 2.0
     assert [r.status for r in llm.requests(account.api_key)] == [429, 200]
+    assert stored.state is AccountState.ACTIVE
+    assert stored.cooldown_until is None
 
 
 async def test_rate_limit_cooldown_past_deadline(database: str, llm: LLMStandin) -> None:
