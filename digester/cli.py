@@ -9,9 +9,11 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from tortoise.exceptions import BaseORMException
 
@@ -22,6 +24,7 @@ from digester.sources import UnknownSourceError
 from digester.tones import seed_builtin_tones
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,9 +89,15 @@ def _add_replay(
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    # argparse prefixes the message with "argument --latest: ".
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number. Use 1 or more."
+        ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+        raise argparse.ArgumentTypeError(f"{value} is invalid. Use a whole number of 1 or more.")
     return value
 
 
@@ -113,31 +122,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(_run(args, settings, database_url))
-    except (BaseORMException, OSError) as exc:
+    except DatabaseOpenError as exc:
+        sys.stderr.write(
+            f"database {db.safe_url(database_url)} failed while opening or migrating: {exc}. "
+            "Check that --database or DATABASE_URL names a reachable database of this program.\n"
+        )
+        return 1
+    except DATABASE_ERRORS as exc:
         sys.stderr.write(f"database {db.safe_url(database_url)} failed: {exc}\n")
         return 1
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted; unfinished posts stay pending and resume on the next run\n")
+        sys.stderr.write(f"{_interrupted_message(args.command)}\n")
         return 130
+
+
+# Tortoise 1.1's SQLite client translates only sqlite3.OperationalError and IntegrityError to
+# BaseORMException, so others such as sqlite3.DatabaseError ("file is not a database") arrive raw.
+DATABASE_ERRORS = (BaseORMException, OSError, sqlite3.Error)
+
+
+class DatabaseOpenError(Exception):
+    """A failure to connect to the database or to migrate it, with the driver's message."""
+
+
+def _interrupted_message(command: str) -> str:
+    if command == "replay":
+        return "interrupted; unfinished posts stay pending and resume on the next run"
+    return "interrupted"
 
 
 async def _run(args: argparse.Namespace, settings: Settings, database_url: str) -> int:
     if args.command == "migrate":
-        applied = await db.migrate(database_url)
+        applied = await _opening(db.migrate(database_url))
         sys.stdout.write(f"applied {len(applied)} migration(s)\n")
         return 0
     if args.command == "makemigrations":
-        written = await db.make_migration(database_url, args.name)
+        written = await _opening(db.make_migration(database_url, args.name))
         sys.stdout.write(f"{written or 'no changes'}\n")
         return 0
-    await db.open_database(database_url)
+    await _opening(db.open_database(database_url))
     try:
         await seed_builtin_tones()
         if args.command == "replay":
             return await _replay(args, settings)
-        return await accounts_cli.run(args, database_url)
+        return await accounts_cli.run(args, database_url, settings)
     finally:
         await db.close_database()
+
+
+async def _opening(step: Coroutine[Any, Any, T]) -> T:
+    """Await a step that connects to the database, raising DatabaseOpenError if it fails."""
+    try:
+        return await step
+    except DATABASE_ERRORS as exc:
+        raise DatabaseOpenError(str(exc)) from exc
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:

@@ -70,8 +70,10 @@ async def migrate(database_url: str) -> list[str]:
         app="models",
         location=str(migrations_location(database_url)),
     )
-    await command.init()
+    # init() connects and reads the applied versions, so it can fail with a connection open.
+    # An open aiosqlite connection runs a non-daemon thread, which keeps the process alive.
     try:
+        await command.init()
         applied: list[str] = await command.upgrade(run_in_transaction=True)
     finally:
         await connections.close_all()
@@ -83,7 +85,11 @@ async def open_database(database_url: str, *, apply_migrations: bool = True) -> 
     """Migrate the schema if asked, then connect Tortoise for the rest of the process."""
     if apply_migrations:
         await migrate(database_url)
-    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        await Tortoise.init(config=tortoise_config(database_url))
+    except BaseException:
+        await close_database()
+        raise
 
 
 async def close_database() -> None:
@@ -105,12 +111,11 @@ async def make_migration(database_url: str, name: str) -> str:
     command = Command(
         tortoise_config=tortoise_config(database_url), app="models", location=str(location)
     )
-    if not any((location / "models").glob("*.py")):
-        await command.init_migrations(safe=True)
-        await connections.close_all()
-        return sorted(p.name for p in (location / "models").glob("*.py"))[0]
-    await command.init()
     try:
+        if not any((location / "models").glob("*.py")):
+            await command.init_migrations(safe=True)
+            return sorted(p.name for p in (location / "models").glob("*.py"))[0]
+        await command.init()
         return str(await command.migrate(name) or "")
     finally:
         await connections.close_all()

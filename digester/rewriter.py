@@ -22,6 +22,7 @@ from digester.pool import (
     NoUsableAccount,
     PoolError,
 )
+from digester.pool.selection import request_cost
 from digester.tones import AS_IS
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,16 @@ class Rewriter:
                 post.post_id, tone_code, reason, detail, exc_info=with_traceback,
             )  # fmt: skip
         return Rewrite(text_html=post.text_html, is_original=True, fallback_reason=reason)
+
+
+def smallest_rewrite_cost(max_chars: int) -> int:
+    """Return the tokens that the pool reserves for a rewrite of an empty post.
+
+    A longer post or tone instruction reserves more, so every rewrite costs at least this.
+    """
+    rewriter = Rewriter(None, max_chars=max_chars, max_attempts=1, deadline_s=1.0)
+    request = rewriter._request(PostText(post_id=0, text_html=""), instruction="")
+    return request_cost(request)[0]
 
 
 class ValidatorForPost:

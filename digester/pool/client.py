@@ -11,7 +11,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from digester.pool.account import AccountConfig
 from digester.pool.api import ChatRequest
-from digester.pool.classify import classify
+from digester.pool.classify import classify, redact
 from digester.pool.limits import RateLimitHeaders
 
 PROBE_REQUEST = ChatRequest(
@@ -78,16 +78,42 @@ async def probe_account(config: AccountConfig, timeout_s: float) -> tuple[str, b
 
     The account's stored state is left as it is.
     """
-    client = make_client(config, timeout_s)
     started = time.perf_counter()
     try:
-        result = await send_chat(client, config.model, PROBE_REQUEST, timeout_s)
+        result = await _send_probe(config, timeout_s)
     except Exception as error:
         failure = classify(error, config.api_key)
-        if failure is None:
-            raise
-        return f"failed ({failure.kind}): {failure.reason}", False
+        if failure is not None:
+            return f"failed ({failure.kind}): {failure.reason}", False
+        # The client raises other types for settings it cannot send, for example
+        # httpx2.InvalidURL, or an ExceptionGroup with an OverflowError for a port above 65535.
+        return f"failed (client error): {_describe_error(error, config.api_key)}", False
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    problem = _probe_output_problem(result)
+    if problem is not None:
+        return f"failed (output): {problem}, finish_reason={result.finish_reason}", False
+    return f"ok in {elapsed_ms:.0f} ms, finish_reason={result.finish_reason}", True
+
+
+async def _send_probe(config: AccountConfig, timeout_s: float) -> ChatResult:
+    client = make_client(config, timeout_s)
+    try:
+        return await send_chat(client, config.model, PROBE_REQUEST, timeout_s)
     finally:
         await client.close()
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return f"ok in {elapsed_ms:.0f} ms, finish_reason={result.finish_reason}", True
+
+
+def _probe_output_problem(result: ChatResult) -> str | None:
+    # The probe allows one token, so a working server may end its reply with finish_reason
+    # length. Only an empty reply or a filtered one counts against the account.
+    if result.finish_reason == "length":
+        return None if result.text.strip() else "empty output"
+    return output_problem(result.text, result.finish_reason)
+
+
+def _describe_error(error: BaseException, api_key: str) -> str:
+    """Return one line naming an exception, with the key masked and group members unwrapped."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return redact(text, api_key)[:200]
