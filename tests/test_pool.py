@@ -327,6 +327,24 @@ async def test_single_account_retries_server_error(database: str, llm: LLMStandi
     assert [r.status for r in llm.requests(only.api_key)] == [500, 200]
 
 
+async def test_retry_skips_account_cooling_long(database: str, llm: LLMStandin) -> None:
+    # The untried account cools down past the deadline, so the retry returns to the first.
+    flaky = await add_account(llm, "flaky", script=["server_error"])
+    columns = {
+        "state": AccountState.COOLING,
+        "state_reason": "rate limited",
+        "cooldown_until": datetime.now(UTC) + timedelta(seconds=60),
+    }
+    cooling = await add_account(llm, "cooling", columns=columns)
+
+    async with open_pool() as pool:
+        result = await pool.complete(chat(deadline_s=10.0))
+
+    assert result.attempts == 2
+    assert [r.status for r in llm.requests(flaky.api_key)] == [500, 200]
+    assert llm.requests(cooling.api_key) == []
+
+
 async def test_server_errors_exhaust_attempts(database: str, llm: LLMStandin) -> None:
     for name in ("first", "second", "third", "fourth"):
         await add_account(llm, name, fault_rate=1.0)

@@ -67,10 +67,15 @@ class Dispatcher:
         self.select_count += 1
         return lease
 
-    def any_untried(self, tried: Collection[int], cost: int) -> bool:
-        """Tell whether a usable account outside ``tried`` could take a request of ``cost``."""
+    def any_untried(self, tried: Collection[int], cost: int, remaining_s: float) -> bool:
+        """Tell whether an account outside ``tried`` could take the request in ``remaining_s``."""
+        now = self._clock.monotonic()
         return any(
-            a.id not in tried and a.is_usable() and a.fits(cost) for a in self._accounts.values()
+            a.id not in tried
+            and a.is_usable()
+            and a.fits(cost)
+            and not _unavailable(a, now, remaining_s)
+            for a in self._accounts.values()
         )
 
     def hopeless(
