@@ -190,9 +190,10 @@ async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
-        await _first_of(queue.join(), stop.wait())
+        # A SIGTERM after every post is done stops nothing: the digests are printed.
+        stopped = await _first_of(queue.join(), stop.wait()) == 1
         await queue.close()
-        await asyncio.wait({runner}, timeout=grace_s if stop.is_set() else None)
+        await asyncio.wait({runner}, timeout=grace_s if stopped else None)
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         await queue.close()
@@ -201,18 +202,19 @@ async def _digest_until_empty(rewriter: Rewriter, settings: Settings) -> None:
         await asyncio.wait({runner})
     if not runner.cancelled():
         runner.result()  # raises what failed the consumers
-    if stop.is_set():
+    if stopped:
         handed_back = " and handed back the posts in flight" if runner.cancelled() else ""
         raise ReplayStopped(
             f"stopped by SIGTERM{handed_back}; unfinished posts resume on the next run"
         )
 
 
-async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:
-    """Wait until the first of the coroutines finishes, then cancel and await the others."""
+async def _first_of(*waits: Coroutine[Any, Any, object]) -> int:
+    """Return the position of the first coroutine to finish, once the others are cancelled."""
     tasks = [asyncio.create_task(wait) for wait in waits]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return min(tasks.index(task) for task in done)
     finally:
         for task in tasks:
             task.cancel()

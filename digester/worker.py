@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise.exceptions import IntegrityError
+
 from digester.models import Post, PostState, Summary
 from digester.queries import ToneTarget, bind_post_summaries, prepare_channel_targets
 from digester.queue import PostQueue, QueueClosed
@@ -94,10 +96,7 @@ class Digester:
         targets = await prepare_channel_targets(channel_id, now)
         rewrites = await self._rewrite_missing(post, targets)
         if rewrites:
-            await Summary.bulk_create(
-                [_summary_row(post.id, tone_id, rewrite) for tone_id, rewrite in rewrites.items()],
-                ignore_conflicts=True,
-            )
+            await _store_summaries(post.id, rewrites)
         bound = await bind_post_summaries(channel_id, post.id, now) if targets else 0
         await Post.filter(id=post.id).update(state=PostState.DONE, last_error=None, updated_at=now)
         log.info(
@@ -158,6 +157,20 @@ def _describe(exc: BaseException) -> str:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     return f"{type(exc).__name__}: {exc}"
+
+
+async def _store_summaries(post_id: int, rewrites: dict[int, Rewrite]) -> None:
+    """Insert the new summaries; one already stored for the same post and tone stays."""
+    rows = [_summary_row(post_id, tone_id, rewrite) for tone_id, rewrite in rewrites.items()]
+    try:
+        await Summary.bulk_create(rows, ignore_conflicts=True)
+    except IntegrityError:
+        # An account removed while its request ran can no longer be referred to, and the
+        # rewrite it returned is paid for, so it is kept without the account.
+        log.warning("summary account not found, storing without it post_id=%d", post_id)
+        for row in rows:
+            row.account_id = None
+        await Summary.bulk_create(rows, ignore_conflicts=True)
 
 
 def _summary_row(post_id: int, tone_id: int, rewrite: Rewrite) -> Summary:

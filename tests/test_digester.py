@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -143,11 +144,15 @@ async def test_every_account_failing_falls_back(database: str, llm: LLMStandin) 
     await add_account(llm, "second", "sk-second-00002", script=["refusal"] * 1000)
 
     started = time.monotonic()
-    result = await replay_paths(HABR, tones=("brief",), channel="habr_com", latest=10)
+    result = await replay_paths(
+        HABR, tones=("brief",), channel="habr_com", latest=10, llm_timeout_s=60.0
+    )
 
     summaries = await Summary.all()
-    # Rewrites wait once for the circuit breaker's first probe, never for their 15 s deadline.
-    assert time.monotonic() - started < PoolPolicy().breaker_base_s + 3
+    # Rewrites wait for the breaker's first probes (5 s, then 10 s), never for their
+    # 180 s deadline.
+    policy = PoolPolicy()
+    assert time.monotonic() - started < policy.breaker_base_s * (2**policy.breaker_wait_probes) + 3
     assert len(summaries) == 10
     assert all(summary.is_original for summary in summaries)
     assert await Post.filter(state="done").count() == 10
@@ -249,3 +254,18 @@ async def test_pool_fault_delivers_original() -> None:
     assert result.fallback_reason == "error"
     assert result.text_html == post.text_html
     assert rewriter.fallbacks["error"] == 1
+
+
+async def test_account_removed_mid_run_keeps_rewrites(database: str, llm: LLMStandin) -> None:
+    account = await add_account(llm, "only", "sk-only-0000001", latency_s=0.5)
+    replaying = asyncio.create_task(
+        replay_paths(HABR, tones=("brief",), channel="habr_com", latest=10)
+    )
+    while not llm.requests():  # noqa: ASYNC110 - the stand-in offers no event to wait on
+        await asyncio.sleep(0.01)
+    await ChatGPTAccount.filter(id=account.id).delete()
+    await replaying
+
+    assert await Post.filter(state="done").count() == 10
+    assert await Summary.filter(is_original=False).count() >= 1
+    assert len(llm.requests()) == await Summary.filter(is_original=False).count()

@@ -258,12 +258,12 @@ async def test_all_failing_ends_within_deadline(database: str, llm: LLMStandin) 
 
 
 async def test_open_breaker_fails_waiters_fast(database: str, llm: LLMStandin) -> None:
-    # After the first probe failed, the server counts as down, so requests fail at once.
+    # After two probes failed, the server counts as down, so requests fail at once.
     dead = await add_account(llm, "dead", script=["server_error"] * 100)
-    policy = PoolPolicy(failure_threshold=3, breaker_base_s=0.2)
+    policy = PoolPolicy(failure_threshold=3, breaker_base_s=0.2, breaker_wait_probes=2)
 
     async with open_pool(policy=policy) as pool:
-        for _ in range(4):
+        for _ in range(5):
             with pytest.raises(PoolExhausted):
                 await pool.complete(chat(deadline_s=60.0, max_attempts=1))
         started = time.monotonic()
@@ -272,17 +272,19 @@ async def test_open_breaker_fails_waiters_fast(database: str, llm: LLMStandin) -
         elapsed = time.monotonic() - started
         statuses = pool.snapshot()
 
-    assert len(llm.requests(dead.api_key)) == 4
+    assert len(llm.requests(dead.api_key)) == 5
     assert statuses[0].breaker_open
-    assert statuses[0].consecutive_failures == 4
+    assert statuses[0].consecutive_failures == 5
     assert elapsed < 0.1
     assert "circuit breaker" in str(caught.value)
 
 
-async def test_breaker_blip_loses_no_request(database: str, llm: LLMStandin) -> None:
-    # Three 500s open the breaker; requests wait for its probe and all succeed.
-    only = await add_account(llm, "only", script=["server_error"] * 3)
-    policy = PoolPolicy(failure_threshold=3, breaker_base_s=0.3)
+@pytest.mark.parametrize("errors", [3, 4])
+async def test_breaker_blip_loses_no_request(database: str, llm: LLMStandin, errors: int) -> None:
+    # Three 500s open the breaker, and a fourth fails its first probe. Requests wait for
+    # the probes and all succeed.
+    only = await add_account(llm, "only", script=["server_error"] * errors)
+    policy = PoolPolicy(failure_threshold=3, breaker_base_s=0.3, breaker_wait_probes=2)
 
     async with open_pool(policy=policy) as pool:
         for _ in range(3):
@@ -294,8 +296,8 @@ async def test_breaker_blip_loses_no_request(database: str, llm: LLMStandin) -> 
         [status] = pool.snapshot()
 
     assert len(results) == 10
-    assert len(llm.requests(only.api_key)) == 13
-    assert 0.25 <= elapsed < 2.0
+    assert len(llm.requests(only.api_key)) == errors + 10
+    assert 0.25 <= elapsed < 2.5
     assert not status.breaker_open
 
 
@@ -588,6 +590,35 @@ async def test_admin_disable_survives_state_change(database: str, llm: LLMStandi
     assert stored.state_reason == "disabled by an admin"
     assert status.state is AccountState.DISABLED
     assert all(result.account_id != busy.id for result in results)
+
+
+async def test_admin_enable_survives_failed_probe(database: str, llm: LLMStandin) -> None:
+    clock = ManualClock()
+    flaky = await add_account(llm, "flaky", script=["server_error"] * 4)
+    policy = PoolPolicy(failure_threshold=3, breaker_base_s=10.0)
+
+    async with open_pool(clock=clock, policy=policy) as pool:
+        for _ in range(3):
+            with pytest.raises(PoolExhausted):
+                await pool.complete(chat(max_attempts=1))
+        await asyncio.sleep(0.05)  # the open breaker is written
+        await ChatGPTAccount.filter(id=flaky.id).update(
+            state=AccountState.ACTIVE, cooldown_until=None, state_reason="", consecutive_failures=0
+        )
+        clock.advance(11)
+        with pytest.raises(PoolExhausted):
+            await pool.complete(chat(max_attempts=1))  # the probe fails before a refresh
+        await asyncio.sleep(0.05)
+        await pool.refresh()
+        status = pool.snapshot()[0]
+        result = await pool.complete(chat())
+    stored = await ChatGPTAccount.get(id=flaky.id)
+
+    assert len(llm.requests(flaky.api_key)) == 5
+    assert status.state is AccountState.ACTIVE
+    assert status.consecutive_failures == 0
+    assert result.account_id == flaky.id
+    assert stored.state is AccountState.ACTIVE
 
 
 async def test_enable_resets_failure_streak(database: str, llm: LLMStandin) -> None:

@@ -9,8 +9,12 @@ import time
 
 import pytest
 
+from digester.models import AccountState
 from digester.pool.account import AccountConfig, AccountRuntime, PoolPolicy
 from digester.pool.classify import FailureKind, redact
+from digester.pool.clock import ManualClock
+from digester.pool.dispatch import Dispatcher
+from digester.pool.errors import PoolExhausted
 from digester.pool.limits import RateLimitHeaders, TokenBucket, parse_duration
 from digester.pool.selection import choose
 
@@ -205,3 +209,57 @@ def _config(name: str, weight: float) -> AccountConfig:
         tokens_per_minute=0,
         max_concurrency=4,
     )
+
+
+def test_probe_success_keeps_rate_limit_cooldown() -> None:
+    policy = PoolPolicy(failure_threshold=2, breaker_base_s=5.0)
+    account = AccountRuntime(1, _config("a", 1.0), policy, now=0.0)
+    for _ in range(2):
+        lease = account.reserve(10, 5, now=0.0)
+        account.record_failure(lease, "HTTP 500", now=0.0)
+        account.release(lease, None, responded=True)
+    probe = account.reserve(10, 5, now=6.0)
+    account.cool_down(36.0, "rate limited: HTTP 429")  # a 429 while the probe runs
+
+    closed = account.record_success(probe, now=7.0)
+
+    assert probe.is_probe
+    assert closed
+    assert not account.breaker_open()
+    assert account.state is AccountState.COOLING
+    assert account.cooling_for(7.0) == 29.0
+    assert not account.admits(10, 20.0)
+    assert account.admits(10, 36.0)
+
+
+def test_retry_returns_to_tried_when_others_down() -> None:
+    clock = ManualClock()
+    now = clock.monotonic()
+    policy = PoolPolicy(failure_threshold=1, breaker_wait_probes=1)
+    free = AccountRuntime(1, _config("free", 1.0), policy, now)
+    down = AccountRuntime(2, _config("down", 1.0), policy, now)
+    down.consecutive_failures = 2  # opened, then its probe failed
+    down.cool_down(now + 60.0, "circuit open")
+    dispatcher = Dispatcher({1: free, 2: down}, clock, random.Random(1))
+
+    excluded, error = dispatcher.exclusion(10, frozenset({1}), frozenset(), "HTTP 429", 30.0)
+    _, barred_error = dispatcher.exclusion(10, frozenset({1}), frozenset({1}), "refusal", 30.0)
+
+    assert down.breaker_open()
+    assert error is None
+    assert excluded == frozenset()
+    assert isinstance(barred_error, PoolExhausted)
+
+
+def test_retry_prefers_untried_account() -> None:
+    clock = ManualClock()
+    now = clock.monotonic()
+    tried = AccountRuntime(1, _config("tried", 1.0), PoolPolicy(), now)
+    untried = AccountRuntime(2, _config("untried", 1.0), PoolPolicy(), now)
+    untried.cool_down(now + 5.0, "rate limited")
+    dispatcher = Dispatcher({1: tried, 2: untried}, clock, random.Random(1))
+
+    excluded, error = dispatcher.exclusion(10, frozenset({1}), frozenset(), "HTTP 500", 30.0)
+
+    assert error is None
+    assert excluded == frozenset({1})

@@ -24,6 +24,9 @@ class PoolPolicy:
     rate_limit_default_s: float = 2.0  # cooldown after a 429 without Retry-After or reset
     jitter_fraction: float = 0.1  # extra random share added to rate-limit cooldowns
     park_probe_interval_s: float = 1800.0  # how often a parked account gets a probe
+    # Requests wait for an open breaker's probes until this many failed in a row. After
+    # that the server counts as down, and requests fail at once until a probe succeeds.
+    breaker_wait_probes: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,9 @@ class AccountRuntime:
         self.probe_in_flight = False
         self.state_version = 0  # bumped by every state change
         self.saved_version = 0  # the state version last written to the database
+        # The state and reason last read from or written to the database. A write only
+        # replaces a row that still contains them, so it never undoes an admin's change.
+        self.stored_state: tuple[AccountState, str] | None = None
         self.usage = Usage()
         self.lifetime = Usage()
 
@@ -239,14 +245,17 @@ class AccountRuntime:
         self.usage.invalid_outputs += 1
         self.lifetime.invalid_outputs += 1
 
-    def record_success(self, lease: Lease) -> bool:
+    def record_success(self, lease: Lease, now: float) -> bool:
         """Reset the failure count, and return True when this closed the breaker."""
         if self.breaker_open() and not lease.is_probe:
             return False  # while the breaker is open, only the probe decides
         closes = self.breaker_open()
         self.consecutive_failures = 0
         self.outcomes.add(failed=False)
-        if closes:
+        if closes and self.cooling_for(now) > 0:
+            # A rate limit arrived while the probe ran: its cooldown outlives the breaker.
+            self.set_state(AccountState.COOLING, self.state_reason, self.cooldown_until)
+        elif closes:
             self.set_state(AccountState.ACTIVE, "probe request succeeded", None)
         return closes
 

@@ -102,9 +102,10 @@ def _handle_result(
     validate: Validator | None,
 ) -> Completion | AttemptFailed:
     account = lease.account
-    reactions.follow_limits(account, result.limits, registry.clock.monotonic())
+    now = registry.clock.monotonic()
+    reactions.follow_limits(account, result.limits, now)
     account.count_tokens(result.prompt_tokens or 0, result.completion_tokens or 0)
-    registry.apply(account, reactions.react_to_success(account, lease))
+    registry.apply(account, reactions.react_to_success(account, lease, now))
     completion = Completion(
         text=result.text,
         finish_reason=result.finish_reason,

@@ -25,7 +25,8 @@ class Waiter:
 
     cost: int
     prompt: int
-    excluded: frozenset[int]
+    excluded: frozenset[int]  # the accounts tried so far, while untried ones may serve
+    barred: frozenset[int]  # the accounts whose output was invalid, never asked again
     last_reason: str
     future: asyncio.Future[Lease]
     deadline: float
@@ -67,16 +68,23 @@ class Dispatcher:
         self.select_count += 1
         return lease
 
-    def any_untried(self, tried: Collection[int], cost: int, remaining_s: float) -> bool:
-        """Tell whether an account outside ``tried`` could take the request in ``remaining_s``."""
-        now = self._clock.monotonic()
-        return any(
-            a.id not in tried
-            and a.is_usable()
-            and a.fits(cost)
-            and not _unavailable(a, now, remaining_s)
-            for a in self._accounts.values()
-        )
+    def exclusion(
+        self,
+        cost: int,
+        tried: frozenset[int],
+        barred: frozenset[int],
+        last_reason: str,
+        remaining_s: float,
+    ) -> tuple[frozenset[int], PoolError | None]:
+        """Return the accounts a request must avoid, or the error when none can serve it.
+
+        A retry goes to an account it has not tried. When none of those can serve in time,
+        it may return to a tried one, except to an account whose output was invalid.
+        """
+        error = self.hopeless(cost, tried, last_reason, remaining_s)
+        if error is None or tried == barred:
+            return tried, error
+        return barred, self.hopeless(cost, barred, last_reason, remaining_s)
 
     def hopeless(
         self, cost: int, excluded: Collection[int], last_reason: str, remaining_s: float
@@ -113,21 +121,27 @@ class Dispatcher:
         return None
 
     async def acquire(
-        self, cost: int, prompt: int, excluded: Collection[int], deadline: float, last_reason: str
+        self,
+        cost: int,
+        prompt: int,
+        tried: frozenset[int],
+        barred: frozenset[int],
+        deadline: float,
+        last_reason: str,
     ) -> Lease:
         """Return a lease at once or after waiting in line until ``deadline`` (loop time)."""
         loop = asyncio.get_running_loop()
         if loop.time() >= deadline:
             raise PoolExhausted("the request deadline passed", last_reason)
+        excluded, error = self.exclusion(cost, tried, barred, last_reason, deadline - loop.time())
+        if error is not None:
+            raise error
         if not self._waiters:
             lease = self.reserve_now(cost, prompt, excluded)
             if lease is not None:
                 return lease
-        error = self.hopeless(cost, excluded, last_reason, deadline - loop.time())
-        if error is not None:
-            raise error
         future: asyncio.Future[Lease] = loop.create_future()
-        waiter = Waiter(cost, prompt, frozenset(excluded), last_reason, future, deadline)
+        waiter = Waiter(cost, prompt, excluded, barred, last_reason, future, deadline)
         waiter.timer = loop.call_at(deadline, self._expire, waiter)
         self._waiters[waiter] = None
         self.dispatch()
@@ -151,8 +165,8 @@ class Dispatcher:
                 continue
             if recheck:
                 remaining_s = waiter.deadline - asyncio.get_running_loop().time()
-                error = self.hopeless(
-                    waiter.cost, waiter.excluded, waiter.last_reason, remaining_s
+                waiter.excluded, error = self.exclusion(
+                    waiter.cost, waiter.excluded, waiter.barred, waiter.last_reason, remaining_s
                 )
                 if error is not None:
                     waiter.future.set_exception(error)
@@ -231,10 +245,11 @@ class Dispatcher:
 def _unavailable(account: AccountRuntime, now: float, remaining_s: float) -> bool:
     """Tell whether an account cannot start a request within ``remaining_s`` seconds.
 
-    Requests wait for the first probe of an open circuit breaker, so a short outage costs
-    no rewrite. Once a probe has failed, the server counts as down until the next probe,
-    and waiting requests would only queue behind it.
+    Requests wait for the probes of an open circuit breaker, so a short outage costs no
+    rewrite. Once ``breaker_wait_probes`` probes failed in a row, the server counts as down
+    until a probe succeeds, and waiting requests would only queue behind it.
     """
-    if account.breaker_open() and account.failed_probes() > 0 and account.cooling_for(now) > 0:
+    probes_failed = account.failed_probes() >= account.policy.breaker_wait_probes
+    if account.breaker_open() and probes_failed and account.cooling_for(now) > 0:
         return True
     return account.cooling_for(now) >= remaining_s

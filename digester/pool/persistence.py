@@ -46,6 +46,7 @@ def build_account(row: ChatGPTAccount, policy: PoolPolicy, clock: Clock) -> Acco
 def adopt_state(account: AccountRuntime, row: ChatGPTAccount, clock: Clock) -> bool:
     """Take the state stored in the database, and return True when it differed."""
     cooldown = to_monotonic(clock, row.cooldown_until) if row.cooldown_until else None
+    account.stored_state = (AccountState(row.state), row.state_reason)
     if (
         account.state == row.state
         and account.state_reason == row.state_reason
@@ -126,25 +127,28 @@ async def load_rows() -> list[ChatGPTAccount]:
 async def save_state(account: AccountRuntime, clock: Clock) -> None:
     """Write the account's state columns as they are now.
 
-    A row that an admin disabled keeps its state: only an admin enables an account, so the
-    pool's own change would undo the admin's. The next refresh takes the stored state.
+    A row whose state an admin changed since the pool last read or wrote it keeps the
+    admin's state, and the next refresh takes it.
     """
     version = account.state_version
-    cooldown = account.cooldown_until
+    state, reason, cooldown = account.state, account.state_reason, account.cooldown_until
     rows = ChatGPTAccount.filter(id=account.id)
-    if account.state is not AccountState.DISABLED:
-        rows = rows.exclude(state=AccountState.DISABLED)
+    if account.stored_state is not None:
+        stored_state, stored_reason = account.stored_state
+        rows = rows.filter(state=stored_state, state_reason=stored_reason)
     updated = await rows.update(
-        state=account.state,
+        state=state,
         cooldown_until=to_wall(clock, cooldown) if cooldown is not None else None,
-        state_reason=account.state_reason,
+        state_reason=reason,
         consecutive_failures=account.consecutive_failures,
     )
-    if not updated:
+    if updated:
+        account.stored_state = (state, reason)
+    else:
         log.info(
-            "account state not written, the row is disabled or removed account=%d state=%s",
+            "account state not written, an admin changed or removed it account=%d state=%s",
             account.id,
-            account.state,
+            state,
         )
     account.saved_version = max(account.saved_version, version)
 

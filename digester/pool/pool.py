@@ -135,17 +135,15 @@ class AccountPool:
             raise PoolError("the account pool is closed")
         if request.max_attempts < 1 or request.max_tokens < 1:
             raise ValueError("max_attempts and max_tokens must be at least 1")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + request.deadline_s
+        deadline = asyncio.get_running_loop().time() + request.deadline_s
         cost, prompt = request_cost(request)
         tried: set[int] = set()
         barred: set[int] = set()
         last_reason = ""
         for attempt in range(1, request.max_attempts + 1):
-            remaining_s = deadline - loop.time()
-            untried = self._dispatcher.any_untried(tried, cost, remaining_s)
-            excluded = tried if untried else barred
-            lease = await self._dispatcher.acquire(cost, prompt, excluded, deadline, last_reason)
+            lease = await self._dispatcher.acquire(
+                cost, prompt, frozenset(tried), frozenset(barred), deadline, last_reason
+            )
             result = await run_attempt(
                 self._registry, lease, request, deadline, attempt, validate, self._rng
             )

@@ -30,9 +30,9 @@ def follow_limits(account: AccountRuntime, limits: RateLimitHeaders | None, now:
     account.tokens.follow(tokens.limit, tokens.remaining, tokens.reset_s)
 
 
-def react_to_success(account: AccountRuntime, lease: Lease) -> Reaction:
+def react_to_success(account: AccountRuntime, lease: Lease, now: float) -> Reaction:
     """Close a half-open breaker after its probe succeeded."""
-    if account.record_success(lease):
+    if account.record_success(lease, now):
         return Reaction(True, _alert(account, AlertKind.RESTORED, "probe request succeeded"))
     return Reaction()
 
