@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
-from digester.models import Post, PostState, Summary
+from digester.models import ChatGPTAccount, Post, PostState, Summary
 from digester.queries import ToneTarget, bind_post_summaries, prepare_channel_targets
 from digester.queue import PostQueue, QueueClosed
 from digester.rewriter import PostText, Rewrite, Rewriter
@@ -167,9 +167,17 @@ async def _store_summaries(post_id: int, rewrites: dict[int, Rewrite]) -> None:
     except IntegrityError:
         # An account removed while its request ran can no longer be referred to, and the
         # rewrite it returned is paid for, so it is kept without the account.
-        log.warning("summary account not found, storing without it post_id=%d", post_id)
-        for row in rows:
-            row.account_id = None
+        used = {r.account_id for r in rewrites.values() if r.account_id is not None}
+        found = await ChatGPTAccount.filter(id__in=used).values("id")
+        existing = {int(account["id"]) for account in found}
+        log.warning(
+            "summary account not found, storing without it post_id=%d account_ids=%s",
+            post_id,
+            sorted(used - existing),
+        )
+        for row, rewrite in zip(rows, rewrites.values(), strict=True):
+            if rewrite.account_id not in existing:
+                row.account_id = None
         await Summary.bulk_create(rows, ignore_conflicts=True)
 
 

@@ -257,15 +257,17 @@ async def test_pool_fault_delivers_original() -> None:
 
 
 async def test_account_removed_mid_run_keeps_rewrites(database: str, llm: LLMStandin) -> None:
-    account = await add_account(llm, "only", "sk-only-0000001", latency_s=0.5)
+    removed = await add_account(llm, "removed", "sk-removed-00001", latency_s=0.5)
+    kept = await add_account(llm, "kept", "sk-kept-00000001", latency_s=0.5)
     replaying = asyncio.create_task(
-        replay_paths(HABR, tones=("brief",), channel="habr_com", latest=10)
+        replay_paths(HABR, tones=("brief", "bullets"), channel="habr_com", latest=10)
     )
     while not llm.requests():  # noqa: ASYNC110 - the stand-in offers no event to wait on
         await asyncio.sleep(0.01)
-    await ChatGPTAccount.filter(id=account.id).delete()
+    await ChatGPTAccount.filter(id=removed.id).delete()
     await replaying
 
     assert await Post.filter(state="done").count() == 10
-    assert await Summary.filter(is_original=False).count() >= 1
-    assert len(llm.requests()) == await Summary.filter(is_original=False).count()
+    assert await Summary.filter(is_original=False).count() == 20
+    assert len(llm.requests()) == 20
+    assert await Summary.filter(account_id=kept.id).count() == len(llm.requests(kept.api_key))

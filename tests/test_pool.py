@@ -24,6 +24,7 @@ from digester.pool import (
     PoolExhausted,
     PoolPolicy,
     RequestRejected,
+    persistence,
 )
 from tests.standins.accounts import add_account, chat, open_pool
 from tests.standins.llm import LLMStandin
@@ -347,6 +348,24 @@ async def test_retry_skips_account_cooling_long(database: str, llm: LLMStandin) 
     assert llm.requests(cooling.api_key) == []
 
 
+async def test_retry_skips_account_out_of_budget(database: str, llm: LLMStandin) -> None:
+    # The untried account has used its one request a minute, so the retry returns.
+    budget = await add_account(llm, "budget", columns={"requests_per_minute": 1, "weight": 1000.0})
+
+    async with open_pool() as pool:
+        first = await pool.complete(chat())
+        flaky = await add_account(llm, "flaky", script=["server_error"])
+        await pool.refresh()
+        started = time.monotonic()
+        result = await pool.complete(chat(deadline_s=5.0))
+        elapsed = time.monotonic() - started
+
+    assert first.account_id == budget.id
+    assert result.account_id == flaky.id
+    assert result.attempts == 2
+    assert elapsed < 1.0
+
+
 async def test_server_errors_exhaust_attempts(database: str, llm: LLMStandin) -> None:
     for name in ("first", "second", "third", "fourth"):
         await add_account(llm, name, fault_rate=1.0)
@@ -619,6 +638,48 @@ async def test_admin_enable_survives_failed_probe(database: str, llm: LLMStandin
     assert status.consecutive_failures == 0
     assert result.account_id == flaky.id
     assert stored.state is AccountState.ACTIVE
+
+
+async def test_enable_of_active_keeps_later_cooldown(database: str, llm: LLMStandin) -> None:
+    # An enable that changes only the reason of an active account must not cancel a
+    # rate limit that arrives after it.
+    limited = await add_account(
+        llm,
+        "limited",
+        script=["rate_limited:30"],
+        columns={"state_reason": "probe request succeeded", "weight": 1000.0},
+    )
+    await add_account(llm, "spare")
+
+    async with open_pool() as pool:
+        await ChatGPTAccount.filter(id=limited.id).update(state_reason="")
+        await pool.complete(chat())
+        await asyncio.sleep(0.05)  # the cooldown is written
+        await pool.refresh()
+        status = pool.snapshot()[0]
+    stored = await ChatGPTAccount.get(id=limited.id)
+
+    assert status.state is AccountState.COOLING
+    assert status.cooldown_s > 25
+    assert stored.state is AccountState.COOLING
+
+
+async def test_state_writes_run_one_at_a_time(database: str, llm: LLMStandin) -> None:
+    row = await add_account(llm, "busy")
+    account = persistence.build_account(row, PoolPolicy(), ManualClock())
+    writer = persistence.StateWriter(ManualClock())
+
+    account.cool_down(2_000.0, "rate limited")
+    writer.mark(account)
+    await asyncio.sleep(0)  # the background write starts and waits for the database
+    account.set_state(AccountState.DISABLED, "HTTP 401", None)
+    writer.mark(account)
+    await writer.flush()  # the periodic flush runs beside it
+    await writer.close()
+    stored = await ChatGPTAccount.get(id=row.id)
+
+    assert stored.state is AccountState.DISABLED
+    assert stored.state_reason == "HTTP 401"
 
 
 async def test_enable_resets_failure_streak(database: str, llm: LLMStandin) -> None:

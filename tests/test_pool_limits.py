@@ -11,11 +11,12 @@ import pytest
 
 from digester.models import AccountState
 from digester.pool.account import AccountConfig, AccountRuntime, PoolPolicy
-from digester.pool.classify import FailureKind, redact
+from digester.pool.classify import Failure, FailureKind, redact
 from digester.pool.clock import ManualClock
 from digester.pool.dispatch import Dispatcher
 from digester.pool.errors import PoolExhausted
 from digester.pool.limits import RateLimitHeaders, TokenBucket, parse_duration
+from digester.pool.reactions import react_to_failure
 from digester.pool.selection import choose
 
 
@@ -263,3 +264,16 @@ def test_retry_prefers_untried_account() -> None:
 
     assert error is None
     assert excluded == frozenset({1})
+
+
+def test_rate_limit_cooldown_is_capped() -> None:
+    policy = PoolPolicy(rate_limit_max_s=3600.0, jitter_fraction=0.0)
+    account = AccountRuntime(1, _config("a", 1.0), policy, now=0.0)
+    lease = account.reserve(10, 5, now=0.0)
+    limits = RateLimitHeaders.parse({"retry-after": "1e12"})
+    failure = Failure(FailureKind.RATE_LIMITED, "HTTP 429", limits)
+
+    react_to_failure(account, lease, failure, 0.0, random.Random(1))
+
+    assert account.state is AccountState.COOLING
+    assert account.cooling_for(0.0) == 3600.0

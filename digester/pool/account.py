@@ -22,6 +22,7 @@ class PoolPolicy:
     breaker_base_s: float = 5.0  # first breaker cooldown, doubled by every failed probe
     breaker_max_s: float = 300.0
     rate_limit_default_s: float = 2.0  # cooldown after a 429 without Retry-After or reset
+    rate_limit_max_s: float = 3600.0  # longest cooldown a Retry-After or reset header sets
     jitter_fraction: float = 0.1  # extra random share added to rate-limit cooldowns
     park_probe_interval_s: float = 1800.0  # how often a parked account gets a probe
     # Requests wait for an open breaker's probes until this many failed in a row. After
@@ -109,9 +110,9 @@ class AccountRuntime:
         self.probe_in_flight = False
         self.state_version = 0  # bumped by every state change
         self.saved_version = 0  # the state version last written to the database
-        # The state and reason last read from or written to the database. A write only
-        # replaces a row that still contains them, so it never undoes an admin's change.
-        self.stored_state: tuple[AccountState, str] | None = None
+        # The state last read from or written to the database. A write only replaces a row
+        # that still has it, so it never undoes an admin's enable or disable.
+        self.stored_state: AccountState | None = None
         self.usage = Usage()
         self.lifetime = Usage()
 

@@ -111,11 +111,12 @@ class Dispatcher:
                 "more than the tokens-per-minute limit of any account"
             )
         now = self._clock.monotonic()
-        if all(_unavailable(a, now, remaining_s) for a in untried):
+        if all(_unavailable(a, cost, now, remaining_s) for a in untried):
             # Waiting would only burn the caller's deadline: no account can take it in time.
             return PoolExhausted(
-                "every account left for this request failed its circuit breaker probe or "
-                f"cools down for longer than the {remaining_s:.1f} s left",
+                f"no account left for this request can start it within the {remaining_s:.1f} s "
+                "left: each cools down, has used its per-minute limit, or failed its circuit "
+                "breaker probes",
                 last_reason,
             )
         return None
@@ -242,7 +243,7 @@ class Dispatcher:
         self._wake_at = math.inf
 
 
-def _unavailable(account: AccountRuntime, now: float, remaining_s: float) -> bool:
+def _unavailable(account: AccountRuntime, cost: int, now: float, remaining_s: float) -> bool:
     """Tell whether an account cannot start a request within ``remaining_s`` seconds.
 
     Requests wait for the probes of an open circuit breaker, so a short outage costs no
@@ -252,4 +253,6 @@ def _unavailable(account: AccountRuntime, now: float, remaining_s: float) -> boo
     probes_failed = account.failed_probes() >= account.policy.breaker_wait_probes
     if account.breaker_open() and probes_failed and account.cooling_for(now) > 0:
         return True
-    return account.cooling_for(now) >= remaining_s
+    # None means the account waits for a running request, which may end at any time.
+    wait = account.seconds_until_admits(cost, now)
+    return wait is not None and wait >= remaining_s

@@ -46,7 +46,7 @@ def build_account(row: ChatGPTAccount, policy: PoolPolicy, clock: Clock) -> Acco
 def adopt_state(account: AccountRuntime, row: ChatGPTAccount, clock: Clock) -> bool:
     """Take the state stored in the database, and return True when it differed."""
     cooldown = to_monotonic(clock, row.cooldown_until) if row.cooldown_until else None
-    account.stored_state = (AccountState(row.state), row.state_reason)
+    account.stored_state = AccountState(row.state)
     if (
         account.state == row.state
         and account.state_reason == row.state_reason
@@ -134,8 +134,7 @@ async def save_state(account: AccountRuntime, clock: Clock) -> None:
     state, reason, cooldown = account.state, account.state_reason, account.cooldown_until
     rows = ChatGPTAccount.filter(id=account.id)
     if account.stored_state is not None:
-        stored_state, stored_reason = account.stored_state
-        rows = rows.filter(state=stored_state, state_reason=stored_reason)
+        rows = rows.filter(state=account.stored_state)
     updated = await rows.update(
         state=state,
         cooldown_until=to_wall(clock, cooldown) if cooldown is not None else None,
@@ -143,7 +142,7 @@ async def save_state(account: AccountRuntime, clock: Clock) -> None:
         consecutive_failures=account.consecutive_failures,
     )
     if updated:
-        account.stored_state = (state, reason)
+        account.stored_state = state
     else:
         log.info(
             "account state not written, an admin changed or removed it account=%d state=%s",
@@ -179,6 +178,9 @@ class StateWriter:
         self._pending: dict[int, AccountRuntime] = {}
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        # One write at a time, so that each compares the row with the state the previous
+        # write left (the background writer and the pool's periodic flush both write).
+        self._writing = asyncio.Lock()
 
     def mark(self, account: AccountRuntime) -> None:
         """Queue the account's current state for writing and start the writer if idle.
@@ -193,15 +195,16 @@ class StateWriter:
 
     async def flush(self) -> None:
         """Write every queued state. A failed write stays queued for the next flush."""
-        while self._pending:
-            account_id, account = next(iter(self._pending.items()))
-            del self._pending[account_id]
-            try:
-                await save_state(account, self._clock)
-            except Exception:
-                log.exception("account state write failed account=%d", account_id)
-                self._pending.setdefault(account_id, account)
-                return
+        async with self._writing:
+            while self._pending:
+                account_id, account = next(iter(self._pending.items()))
+                del self._pending[account_id]
+                try:
+                    await save_state(account, self._clock)
+                except Exception:
+                    log.exception("account state write failed account=%d", account_id)
+                    self._pending.setdefault(account_id, account)
+                    return
 
     async def close(self) -> None:
         """Wait for the running write, then write what is still queued."""

@@ -95,6 +95,7 @@ def _cool_down(
     delay = failure.limits.cooldown_s() if failure.limits is not None else None
     if delay is None:
         delay = policy.rate_limit_default_s
+    delay = min(delay, policy.rate_limit_max_s)
     # Jitter spreads the retries of several pools that hit the same limit together.
     delay *= 1.0 + rng.uniform(0.0, policy.jitter_fraction)
     before = (account.state, account.cooldown_until)
