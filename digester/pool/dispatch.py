@@ -134,10 +134,14 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         if loop.time() >= deadline:
             raise PoolExhausted("the request deadline passed", last_reason)
+        if not self._waiters:
+            lease = self.reserve_now(cost, prompt, tried)
+            if lease is not None:
+                return lease
         excluded, error = self.exclusion(cost, tried, barred, last_reason, deadline - loop.time())
         if error is not None:
             raise error
-        if not self._waiters:
+        if not self._waiters and excluded != tried:
             lease = self.reserve_now(cost, prompt, excluded)
             if lease is not None:
                 return lease
