@@ -258,7 +258,7 @@ async def test_pool_fault_delivers_original() -> None:
 
 async def test_account_removed_mid_run_keeps_rewrites(database: str, llm: LLMStandin) -> None:
     removed = await add_account(llm, "removed", "sk-removed-00001", latency_s=0.5)
-    kept = await add_account(llm, "kept", "sk-kept-00000001", latency_s=0.5)
+    remaining = await add_account(llm, "remaining", "sk-remaining-001", latency_s=0.5)
     replaying = asyncio.create_task(
         replay_paths(HABR, tones=("brief", "bullets"), channel="habr_com", latest=10)
     )
@@ -270,4 +270,6 @@ async def test_account_removed_mid_run_keeps_rewrites(database: str, llm: LLMSta
     assert await Post.filter(state="done").count() == 10
     assert await Summary.filter(is_original=False).count() == 20
     assert len(llm.requests()) == 20
-    assert await Summary.filter(account_id=kept.id).count() == len(llm.requests(kept.api_key))
+    assert await Summary.filter(account_id=remaining.id).count() == len(
+        llm.requests(remaining.api_key)
+    )

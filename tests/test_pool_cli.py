@@ -233,6 +233,20 @@ async def _add_team(monkeypatch: pytest.MonkeyPatch) -> None:
     assert await run("add", "team", "--tpm", "0") == 0
 
 
+async def _rejected_on_add_and_edit(
+    capsys: pytest.CaptureFixture[str], *options: str
+) -> list[str]:
+    """Run add and edit with ``options``, check that both fail, and return their errors."""
+    added = await run("add", "other", *options)
+    edited = await run("edit", "team", *options)
+
+    errors = capsys.readouterr().err.splitlines()
+    assert added == 1
+    assert edited == 1
+    assert len(errors) == 2
+    return errors
+
+
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e308", "1000.5", "-1"])
 async def test_weight_out_of_range_fails(
     database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
@@ -240,13 +254,8 @@ async def test_weight_out_of_range_fails(
     await _add_team(monkeypatch)
     capsys.readouterr()
 
-    added = await run("add", "other", f"--weight={value}")
-    edited = await run("edit", "team", f"--weight={value}")
+    errors = await _rejected_on_add_and_edit(capsys, f"--weight={value}")
 
-    errors = capsys.readouterr().err.splitlines()
-    assert added == 1
-    assert edited == 1
-    assert len(errors) == 2
     assert all("--weight" in line for line in errors)
     assert all("from 0 to 1000" in line for line in errors)
     assert not any("already exists" in line for line in errors)
@@ -287,13 +296,8 @@ async def test_limit_out_of_range_fails(
     await _add_team(monkeypatch)
     capsys.readouterr()
 
-    added = await run("add", "other", option, value)
-    edited = await run("edit", "team", option, value)
+    errors = await _rejected_on_add_and_edit(capsys, option, value)
 
-    errors = capsys.readouterr().err.splitlines()
-    assert added == 1
-    assert edited == 1
-    assert len(errors) == 2
     assert all(f"{option} {value} is invalid" in line for line in errors)
     assert all(expected in line for line in errors)
     assert await ChatGPTAccount.filter(name="other").count() == 0
@@ -364,13 +368,8 @@ async def test_bad_base_url_fails(
     await _add_team(monkeypatch)
     capsys.readouterr()
 
-    added = await run("add", "other", "--base-url", url)
-    edited = await run("edit", "team", "--base-url", url)
+    errors = await _rejected_on_add_and_edit(capsys, "--base-url", url)
 
-    errors = capsys.readouterr().err.splitlines()
-    assert added == 1
-    assert edited == 1
-    assert len(errors) == 2
     assert all("--base-url" in line for line in errors)
     assert all("is invalid" in line for line in errors)
     assert "hunter2" not in "\n".join(errors)
@@ -435,13 +434,8 @@ async def test_empty_model_fails(
     await _add_team(monkeypatch)
     capsys.readouterr()
 
-    added = await run("add", "other", "--model", model)
-    edited = await run("edit", "team", "--model", model)
+    errors = await _rejected_on_add_and_edit(capsys, "--model", model)
 
-    errors = capsys.readouterr().err.splitlines()
-    assert added == 1
-    assert edited == 1
-    assert len(errors) == 2
     assert all("--model" in line for line in errors)
     assert all("is invalid because it is empty" in line for line in errors)
     assert (await ChatGPTAccount.get(name="team")).model == "gpt-4o-mini"

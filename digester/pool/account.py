@@ -22,7 +22,7 @@ class PoolPolicy:
     breaker_base_s: float = 5.0  # first breaker cooldown, doubled by every failed probe
     breaker_max_s: float = 300.0
     rate_limit_default_s: float = 2.0  # cooldown after a 429 without Retry-After or reset
-    rate_limit_max_s: float = 3600.0  # longest cooldown a Retry-After or reset header sets
+    rate_limit_max_s: float = 3600.0  # maximum cooldown that a Retry-After or reset header sets
     jitter_fraction: float = 0.1  # extra random share added to rate-limit cooldowns
     park_probe_interval_s: float = 1800.0  # how often a parked account gets a probe
     # Requests wait for an open breaker's probes until this many failed in a row. After

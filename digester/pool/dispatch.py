@@ -25,7 +25,7 @@ class Waiter:
 
     cost: int
     prompt: int
-    excluded: frozenset[int]  # the accounts tried so far, while untried ones may serve
+    excluded: frozenset[int]  # the accounts to avoid, chosen by ``Dispatcher.exclusion``
     barred: frozenset[int]  # the accounts whose output was invalid, never asked again
     last_reason: str
     future: asyncio.Future[Lease]

@@ -124,9 +124,9 @@ class AccountPool:
     ) -> Completion:
         """Run a chat request in up to ``max_attempts`` attempts within its deadline.
 
-        Each retry goes to an account the request has not tried yet. When every usable
-        account has been tried, a retry may return to one, except to an account whose
-        output was invalid, so a pool of one account still retries a server error.
+        A retry goes to an account the request has not tried while one can serve in time,
+        and otherwise returns to a tried one, except to an account whose output was invalid.
+        So a pool of one account still retries a server error.
 
         Raises NoUsableAccount at once when no account can serve, RequestRejected when the
         server rejects the request itself, and PoolExhausted when attempts or time run out.
